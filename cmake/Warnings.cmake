@@ -1,0 +1,12 @@
+# Warnings are errors on every compiler we support (g++ 12, clang 14).
+function(fraiseql_set_warnings target)
+  target_compile_options(${target} INTERFACE
+    -Wall -Wextra -Wpedantic -Werror
+    -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused
+    -Woverloaded-virtual -Wconversion -Wsign-conversion -Wnull-dereference
+    -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    # Lock annotations (common/thread_annotations.h) are checked under clang.
+    target_compile_options(${target} INTERFACE -Wthread-safety)
+  endif()
+endfunction()
