@@ -31,9 +31,15 @@ class FakeClock final : public Clock {
   std::chrono::system_clock::time_point Now() override { return wall_.load(); }
   std::chrono::steady_clock::time_point SteadyNow() override { return steady_.load(); }
 
+  // Compare-and-swap, so advances from several threads all count.
   void Advance(std::chrono::nanoseconds by) {
-    wall_.store(wall_.load() + std::chrono::duration_cast<std::chrono::system_clock::duration>(by));
-    steady_.store(steady_.load() + by);
+    const auto wall_by = std::chrono::duration_cast<std::chrono::system_clock::duration>(by);
+    auto wall = wall_.load();
+    while (!wall_.compare_exchange_weak(wall, wall + wall_by)) {
+    }
+    auto steady = steady_.load();
+    while (!steady_.compare_exchange_weak(steady, steady + by)) {
+    }
   }
 
  private:

@@ -86,6 +86,10 @@ nlohmann::json ShallowDiff(const nlohmann::json& before, const nlohmann::json& a
 nlohmann::json EventToJson(const EntityEvent& event);
 Result<EntityEvent> EventFromJson(const nlohmann::json& json);
 
+// The envelope sent by webhooks without a body template and passed to database functions:
+// {"id","event_type","entity_type","entity_id","timestamp","tenant_id","user_id","data","changes"}.
+nlohmann::json EventEnvelope(const EntityEvent& event);
+
 // A row as JSON objects carry it (column names as keys), e.g. a debug-event input file.
 Result<ChangeLogRow> ChangeLogRowFromJson(const nlohmann::json& json);
 // True when the object has change-log columns rather than EntityEvent fields.

@@ -107,6 +107,20 @@ json EventToJson(const EntityEvent& event) {
   };
 }
 
+json EventEnvelope(const EntityEvent& event) {
+  return json{
+      {"id", event.id},
+      {"event_type", EventKindName(event.event_type)},
+      {"entity_type", event.entity_type},
+      {"entity_id", event.entity_id},
+      {"timestamp", FormatTimestamp(event.timestamp)},
+      {"tenant_id", OptionalToJson(event.tenant_id)},
+      {"user_id", OptionalToJson(event.user_id)},
+      {"data", event.data},
+      {"changes", event.changes},
+  };
+}
+
 Result<EntityEvent> EventFromJson(const json& object) {
   if (!object.is_object()) return Error::InvalidArgument("event: expected a JSON object");
   const FieldReader in(object, "event");

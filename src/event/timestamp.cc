@@ -28,8 +28,8 @@ class Scanner {
     }
     return value;
   }
-  // Fraction digits after '.', as microseconds (extra digits are truncated).
-  int64_t FractionMicros() {
+  // Fraction digits after '.', as microseconds (extra digits are truncated); at least one.
+  std::optional<int64_t> FractionMicros() {
     int64_t micros = 0;
     int digits = 0;
     while (!AtEnd() && std::isdigit(static_cast<unsigned char>(text_[pos_]))) {
@@ -37,6 +37,7 @@ class Scanner {
       ++digits;
       ++pos_;
     }
+    if (digits == 0) return std::nullopt;
     for (; digits < 6; ++digits) micros *= 10;
     return micros;
   }
@@ -68,7 +69,12 @@ Result<Timestamp> ParseTimestamp(std::string_view text) {
   if (!minute || !in.Consume(':')) return Malformed(text);
   auto second = in.Number(2);
   if (!second) return Malformed(text);
-  int64_t micros = in.Consume('.') ? in.FractionMicros() : 0;
+  int64_t micros = 0;
+  if (in.Consume('.')) {
+    auto fraction = in.FractionMicros();
+    if (!fraction) return Malformed(text);
+    micros = *fraction;
+  }
 
   int offset_minutes = 0;
   if (in.Consume('Z') || in.Consume('z')) {
@@ -87,6 +93,7 @@ Result<Timestamp> ParseTimestamp(std::string_view text) {
       if (!m) return Malformed(text);
       offset_mins = *m;
     }
+    if (*offset_hours > 23 || offset_mins > 59) return Malformed(text);
     offset_minutes = sign * (*offset_hours * 60 + offset_mins);
   }
   if (!in.AtEnd()) return Malformed(text);

@@ -4,6 +4,7 @@
 // Thread-safety: a compiled Template is immutable; rendering may run concurrently.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,9 +49,15 @@ class Template {
     FieldPath path;          // valid when is_placeholder
   };
 
+  // Appends one resolved value in a rendering's encoding (see renderers.h).
+  using ValueAppender = void (*)(std::string& out, const ValueRef& value);
+
+  RenderResult Render(const EntityEvent& event, ValueAppender append) const;
+
   std::string source_;
   std::vector<Part> parts_;
   std::vector<Diagnostic> invalid_;
+  size_t reserve_hint_ = 0;  // expected output size, so a rendering allocates once
 };
 
 }  // namespace fraiseql

@@ -1,0 +1,119 @@
+#include "cli/action_preview.h"
+
+#include <string>
+
+namespace fraiseql::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kUserAgent = "fraiseql-observer/" FRAISEQL_VERSION;
+
+class Preview {
+ public:
+  explicit Preview(const EntityEvent& event) : event_(event) {}
+
+  std::string Text(const Template& text_template) { return Keep(text_template.RenderText(event_)); }
+
+  json JsonBody(const Template& body_template) {
+    RenderResult rendered = body_template.RenderJsonBody(event_);
+    std::string text = Keep(std::move(rendered));
+    return json::parse(text, nullptr, /*allow_exceptions=*/false);
+  }
+
+  json Finish(json preview) {
+    if (!unresolved_.empty()) preview["unresolved"] = unresolved_;
+    return preview;
+  }
+
+  // Takes the text, and remembers the placeholders that did not resolve.
+  std::string Keep(RenderResult rendered) {
+    for (std::string& path : rendered.unresolved) unresolved_.push_back(std::move(path));
+    return std::move(rendered.text);
+  }
+
+ private:
+  const EntityEvent& event_;
+  json unresolved_ = json::array();
+};
+
+json PreviewWebhook(const WebhookAction& webhook, Preview& preview, const EntityEvent& event) {
+  json headers = json::object();
+  for (const HttpHeader& header : webhook.headers) {
+    headers[header.name] = header.sensitive ? Secret::kRedacted : header.value;
+  }
+  if (!headers.contains("Content-Type")) headers["Content-Type"] = "application/json";
+  headers["User-Agent"] = kUserAgent;
+  json body;
+  if (webhook.body_template) {
+    body = preview.JsonBody(*webhook.body_template);
+  } else {
+    body = webhook.payload == WebhookAction::Payload::kData ? event.data : EventEnvelope(event);
+  }
+  json out = {{"url", webhook.url}, {"method", webhook.method}, {"headers", headers}, {"body", body}};
+  if (!webhook.signing_secrets.empty()) {
+    static constexpr const char* kSchemes[] = {"standard", "fraiseql", "both"};
+    out["signature"] = {{"scheme", kSchemes[static_cast<int>(webhook.signature_scheme)]},
+                        {"keys", webhook.signing_secrets.size()}};
+  }
+  return out;
+}
+
+json PreviewSlack(const SlackAction& slack, Preview& preview, const EntityEvent& event) {
+  // FraiseQL's default message.
+  std::string text = slack.message_template
+                         ? preview.Text(*slack.message_template)
+                         : "Event: " + std::string(EventKindName(event.event_type)) + " on " +
+                               event.entity_type + " (ID: " + event.entity_id + ")";
+  json body = {{"text", text}, {"type", "mrkdwn"}};
+  if (slack.channel) body["channel"] = *slack.channel;
+  return {{"url", Secret::kRedacted}, {"method", "POST"}, {"body", body}};
+}
+
+json PreviewEmail(const EmailAction& email, Preview& preview) {
+  json to = email.to;
+  if (email.to_template) to.push_back(preview.Text(*email.to_template));
+  json out = {{"to", to},
+              {"subject", email.subject_template ? preview.Text(*email.subject_template)
+                                                 : email.subject.value_or("")},
+              {"body", preview.Text(email.body_template)},
+              {"content_type", email.content_type}};
+  if (!email.cc.empty()) out["cc"] = email.cc;
+  if (email.reply_to) out["reply_to"] = *email.reply_to;
+  return out;
+}
+
+}  // namespace
+
+json PreviewAction(const ActionConfig& action, const EntityEvent& event) {
+  Preview preview(event);
+  json out;
+  switch (action.type) {
+    case ActionType::kWebhook:
+      out = PreviewWebhook(std::get<WebhookAction>(action.spec), preview, event);
+      break;
+    case ActionType::kSlack: out = PreviewSlack(std::get<SlackAction>(action.spec), preview, event); break;
+    case ActionType::kEmail: out = PreviewEmail(std::get<EmailAction>(action.spec), preview); break;
+    case ActionType::kDatabase: {
+      const auto& database = std::get<DatabaseAction>(action.spec);
+      out = {{"sql", "SELECT " + database.function_name + "($1::jsonb)"},
+             {"argument", {{"event", EventEnvelope(event)}, {"params", database.params}}}};
+      break;
+    }
+    case ActionType::kLog: {
+      const auto& log = std::get<LogAction>(action.spec);
+      static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+      out = {{"level", kLevels[static_cast<int>(log.level)]}, {"message", preview.Text(log.message_template)}};
+      break;
+    }
+    case ActionType::kCache:
+      out = {{"key_pattern", preview.Keep(std::get<CacheAction>(action.spec).key_pattern.RenderGlobEscaped(event))}};
+      break;
+    case ActionType::kSearch:
+    case ActionType::kSms:
+    case ActionType::kPush: out = {{"note", "not supported in this version"}}; break;
+  }
+  return preview.Finish(std::move(out));
+}
+
+}  // namespace fraiseql::cli

@@ -1,0 +1,72 @@
+#include "cli/cli.h"
+
+#include <map>
+#include <ostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+
+namespace fraiseql::cli {
+namespace {
+
+const std::map<std::string, OutputFormat> kFormats = {{"text", OutputFormat::kText},
+                                                       {"json", OutputFormat::kJson}};
+
+}  // namespace
+
+int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"fraiseql-observer: runs actions (webhooks, Slack, email, ...) for the changes "
+               "recorded in a PostgreSQL entity change log"};
+  app.name("fraiseql-observer");
+  app.set_version_flag("--version", "fraiseql-observer " FRAISEQL_VERSION);
+  app.require_subcommand(1);
+
+  ValidateOptions validate;
+  CLI::App* validate_command =
+      app.add_subcommand("validate", "Check a config file and report every problem as file:line:col");
+  validate_command->add_option("config", validate.config_path, "The TOML config file")->required();
+  validate_command->add_option("--format", validate.format, "Output format: text or json")
+      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case));
+
+  DebugEventOptions debug;
+  CLI::App* debug_command = app.add_subcommand(
+      "debug-event", "Dry run: show which observers an event matches and what their actions would send");
+  debug_command->add_option("--config", debug.config_path, "The TOML config file")->required();
+  debug_command
+      ->add_option("--event", debug.event_path,
+                   "A JSON file holding an EntityEvent or a core.tb_entity_change_log row")
+      ->required();
+  debug_command->add_option("--format", debug.format, "Output format: text or json")
+      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return kExitOk;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return kExitOk;
+  } catch (const CLI::CallForVersion&) {
+    out << "fraiseql-observer " FRAISEQL_VERSION "\n";
+    return kExitOk;
+  } catch (const CLI::ParseError& error) {
+    // Subcommand help (`validate --help`) arrives here as a ParseError with exit code 0.
+    if (error.get_exit_code() == 0) {
+      const CLI::App* sub = !app.get_subcommands().empty() ? app.get_subcommands().front() : &app;
+      out << sub->help();
+      return kExitOk;
+    }
+    err << "fraiseql-observer: " << error.what() << "\n"
+        << "Run 'fraiseql-observer --help' for usage.\n";
+    return kExitUsage;
+  }
+
+  if (validate_command->parsed()) return RunValidate(validate, out, err);
+  if (debug_command->parsed()) return RunDebugEvent(debug, out, err);
+  err << app.help();
+  return kExitUsage;
+}
+
+}  // namespace fraiseql::cli

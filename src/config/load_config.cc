@@ -1,0 +1,108 @@
+// LoadConfigFile / LoadConfigString: TOML text -> validated Config plus every diagnostic.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "config/loader.h"
+
+namespace fraiseql {
+namespace {
+
+using config_internal::LoadContext;
+using config_internal::TableReader;
+
+// Checks that need the whole file: things that are valid alone but not together.
+void CheckAcrossSections(const Config& config, LoadContext& context) {
+  for (const ObserverConfig& observer : config.observers) {
+    for (const ActionConfig& action : observer.actions) {
+      if (action.type == ActionType::kEmail && !config.email) {
+        context.Warning(action.location,
+                        "observer '" + observer.name +
+                            "' sends email but there is no [email] section (SMTP host, port, from): "
+                            "its deliveries will fail until one is added");
+      }
+    }
+  }
+  if (config.observers.empty() && config.transport.run_executors) {
+    context.Warning({context.file_name(), 1, 1},
+                    "no observers are configured: events will be read but nothing will be done");
+  }
+}
+
+}  // namespace
+
+std::string_view ActionTypeName(ActionType type) {
+  static constexpr std::array<std::string_view, 9> kNames = {
+      "webhook", "slack", "email", "database", "log", "cache", "search", "sms", "push"};
+  return kNames[static_cast<size_t>(type)];
+}
+
+std::string_view FailurePolicyName(FailurePolicy policy) {
+  switch (policy) {
+    case FailurePolicy::kDlq: return "dlq";
+    case FailurePolicy::kLog: return "log";
+    case FailurePolicy::kAlert: return "alert";
+  }
+  return "dlq";
+}
+
+std::string EventKindSet::ToString() const {
+  if (IsAll()) return "*";
+  std::string out;
+  for (int i = 0; i < kEventKindCount; ++i) {
+    const auto kind = static_cast<EventKind>(i);
+    if (Contains(kind)) out += (out.empty() ? "" : "|") + std::string(EventKindName(kind));
+  }
+  return out;
+}
+
+size_t LoadResult::error_count() const {
+  return static_cast<size_t>(std::count_if(diagnostics.begin(), diagnostics.end(),
+                                           [](const Diagnostic& d) { return d.severity == Severity::kError; }));
+}
+
+size_t LoadResult::warning_count() const { return diagnostics.size() - error_count(); }
+
+LoadResult LoadConfigString(std::string_view text, const std::string& file_name,
+                            const LoadOptions& options) {
+  LoadContext context(file_name, text, options.getenv ? options.getenv : ProcessEnv);
+  LoadResult result;
+  toml::table document;
+  try {
+    document = toml::parse(text, file_name);
+  } catch (const toml::parse_error& error) {
+    context.Error(context.Where(error.source()), "invalid TOML: " + std::string(error.description()));
+    result.diagnostics = context.TakeDiagnostics();
+    return result;
+  }
+
+  Config config;
+  config.source_file = file_name;
+  TableReader root(document, "", context);
+  config_internal::ReadObservers(root, config);
+  config_internal::ReadSections(root, config);
+  root.Finish();
+  CheckAcrossSections(config, context);
+
+  const bool ok = !context.has_errors();
+  result.diagnostics = context.TakeDiagnostics();
+  if (ok) result.config = std::move(config);
+  return result;
+}
+
+LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    LoadResult result;
+    result.diagnostics.push_back(
+        {Severity::kError, {path, 1, 1}, "cannot open the config file: " + std::string(std::strerror(errno))});
+    return result;
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  return LoadConfigString(text.str(), path, options);
+}
+
+}  // namespace fraiseql

@@ -1,0 +1,298 @@
+// Reading and validating the top-level sections (config/sections.h).
+#include <arpa/inet.h>
+
+#include "config/loader.h"
+
+namespace fraiseql::config_internal {
+namespace {
+
+using std::chrono::milliseconds;
+
+template <typename Reader>
+std::optional<Secret> SecretFrom(Reader& reader, std::string_view key, std::string_view env_key) {
+  std::optional<StringValue> value = reader.ValueOrEnv(key, env_key);
+  if (!value) return std::nullopt;
+  return Secret(std::move(value->text));
+}
+
+// Reads an optional sub-table with `read`, so a section's nested tables get their own reader.
+template <typename Read>
+void WithTable(TableReader& parent, std::string_view key, Read read) {
+  if (const toml::table* table = parent.Table(key)) {
+    TableReader reader(*table, parent.section() + "." + std::string(key), parent.context());
+    read(reader);
+    reader.Finish();
+  }
+}
+
+DatabaseConfig ReadDatabase(TableReader& in) {
+  DatabaseConfig out;
+  out.url = SecretFrom(in, "url", "url_env");
+  out.listener_id = in.StringOr("listener_id", out.listener_id);
+  out.change_log_table = in.StringOr("change_log_table", out.change_log_table);
+  out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 100000);
+  out.poll_interval = in.Millis("poll_interval_ms", out.poll_interval, 1);
+  out.pool_size = in.Unsigned<uint32_t>("pool_size", out.pool_size, 1, 1000);
+  out.synchronous_commit = in.Bool("synchronous_commit", out.synchronous_commit);
+  return out;
+}
+
+PerformanceConfig ReadPerformance(TableReader& in) {
+  PerformanceConfig out;
+  out.max_in_flight = in.Unsigned<uint32_t>("max_in_flight", out.max_in_flight, 1, 1'000'000);
+  out.max_in_flight_per_target =
+      in.Unsigned<uint32_t>("max_in_flight_per_target", out.max_in_flight_per_target, 1, 1'000'000);
+  out.enable_dedup = in.Bool("enable_dedup", out.enable_dedup);
+  out.enable_caching = in.Bool("enable_caching", out.enable_caching);
+  out.enable_concurrent = in.Bool("enable_concurrent", out.enable_concurrent);
+  out.max_concurrent_actions =
+      in.Unsigned<uint32_t>("max_concurrent_actions", out.max_concurrent_actions, 1, 100000);
+  out.concurrent_timeout = in.Millis("concurrent_timeout_ms", out.concurrent_timeout, 1);
+  out.max_concurrency = in.Unsigned<uint32_t>("max_concurrency", out.max_concurrency, 1, 100000);
+  out.channel_capacity = in.Unsigned<uint32_t>("channel_capacity", out.channel_capacity, 1, 10'000'000);
+  out.backlog_alert_threshold =
+      in.Unsigned<uint32_t>("backlog_alert_threshold", out.backlog_alert_threshold, 1, UINT32_MAX);
+  out.shutdown_timeout = in.Duration("shutdown_timeout", out.shutdown_timeout);
+  if (out.max_in_flight_per_target > out.max_in_flight) {
+    in.ErrorAt("max_in_flight_per_target",
+               "'[performance].max_in_flight_per_target' (" + std::to_string(out.max_in_flight_per_target) +
+                   ") exceeds 'max_in_flight' (" + std::to_string(out.max_in_flight) + ")");
+  }
+  return out;
+}
+
+RedisConfig ReadRedis(TableReader& in) {
+  RedisConfig out;
+  if (auto url = SecretFrom(in, "url", "url_env")) out.url = std::move(*url);
+  if (!out.url.Reveal().starts_with("redis://") && !out.url.Reveal().starts_with("rediss://") &&
+      !out.url.Reveal().starts_with("unix://")) {
+    in.ErrorAt("url", "'[redis].url' must start with redis://, rediss:// or unix://");
+  }
+  out.pool_size = in.Unsigned<uint32_t>("pool_size", out.pool_size, 1, 10000);
+  out.connect_timeout_secs = in.Unsigned<uint32_t>("connect_timeout_secs", out.connect_timeout_secs, 1, 3600);
+  out.command_timeout_secs = in.Unsigned<uint32_t>("command_timeout_secs", out.command_timeout_secs, 1, 3600);
+  out.dedup_window_secs = in.Unsigned<uint32_t>("dedup_window_secs", out.dedup_window_secs, 1, 3600);
+  out.cache_ttl_secs = in.Unsigned<uint32_t>("cache_ttl_secs", out.cache_ttl_secs, 1, 3600);
+  return out;
+}
+
+void ReadJetStream(TableReader& in, NatsJetStreamConfig& out) {
+  out.dedup_window_minutes = in.Unsigned<uint32_t>("dedup_window_minutes", out.dedup_window_minutes, 1, 60);
+  out.max_age_days = in.Unsigned<uint32_t>("max_age_days", out.max_age_days, 1, 36500);
+  out.max_msgs = in.Integer("max_msgs", out.max_msgs, 1, INT64_MAX);
+  out.max_bytes = in.Integer("max_bytes", out.max_bytes, 1, INT64_MAX);
+  out.ack_wait_secs = in.Unsigned<uint32_t>("ack_wait_secs", out.ack_wait_secs, 1, 86400);
+  out.max_deliver = in.Unsigned<uint32_t>("max_deliver", out.max_deliver, 1, 1000);
+}
+
+void ReadNats(TableReader& in, NatsConfig& out) {
+  if (std::optional<StringValue> urls = in.NonEmptyString("url")) {
+    out.urls.clear();
+    size_t start = 0;
+    const std::string& text = urls->text;
+    while (start <= text.size()) {
+      size_t comma = text.find(',', start);
+      std::string url = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!url.starts_with("nats://") && !url.starts_with("tls://")) {
+        in.ErrorAt("url", "'" + in.section() + ".url': '" + url +
+                              "' must start with nats:// or tls:// (several URLs are separated by commas)");
+      }
+      out.urls.push_back(std::move(url));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  out.subject_prefix = in.StringOr("subject_prefix", out.subject_prefix);
+  out.consumer_name = in.StringOr("consumer_name", out.consumer_name);
+  out.stream_name = in.StringOr("stream_name", out.stream_name);
+  WithTable(in, "jetstream", [&](TableReader& jetstream) { ReadJetStream(jetstream, out.jetstream); });
+}
+
+void ReadBridge(TableReader& in, BridgeConfig& out) {
+  out.transport_name = in.StringOr("transport_name", out.transport_name);
+  out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 10000);
+  out.poll_interval_secs = in.Unsigned<uint32_t>("poll_interval_secs", out.poll_interval_secs, 1, 3600);
+  out.notify_channel = in.StringOr("notify_channel", out.notify_channel);
+  out.backlog_alert_threshold =
+      in.Unsigned<uint32_t>("backlog_alert_threshold", out.backlog_alert_threshold, 1, UINT32_MAX);
+  out.channel_capacity = in.Unsigned<uint32_t>("channel_capacity", out.channel_capacity, 1, 10'000'000);
+  out.max_concurrency = in.Unsigned<uint32_t>("max_concurrency", out.max_concurrency, 1, 100000);
+  out.shutdown_timeout = in.Duration("shutdown_timeout", out.shutdown_timeout);
+}
+
+TransportConfig ReadTransport(TableReader& in) {
+  TransportConfig out;
+  // "postgresql" and "memory" are the aliases FRAISEQL_OBSERVER_TRANSPORT accepts.
+  switch (in.Choice("transport", {"postgres", "nats", "in_memory", "postgresql", "memory"}, 0)) {
+    case 1: out.kind = TransportConfig::Kind::kNats; break;
+    case 2:
+    case 4: out.kind = TransportConfig::Kind::kInMemory; break;
+    default: out.kind = TransportConfig::Kind::kPostgres; break;
+  }
+  out.run_bridge = in.Bool("run_bridge", out.run_bridge);
+  out.run_executors = in.Bool("run_executors", out.run_executors);
+  WithTable(in, "nats", [&](TableReader& nats) { ReadNats(nats, out.nats); });
+  WithTable(in, "bridge", [&](TableReader& bridge) { ReadBridge(bridge, out.bridge); });
+  if (out.run_bridge && out.kind != TransportConfig::Kind::kNats) {
+    in.ErrorAt("run_bridge", "'[transport].run_bridge = true' needs transport = \"nats\"");
+  }
+  if (!out.run_bridge && !out.run_executors) {
+    in.ErrorAt("run_executors",
+               "'[transport]' runs neither the bridge nor the executors: this process would do nothing");
+  }
+  return out;
+}
+
+JobQueueConfig ReadJobQueue(TableReader& in) {
+  JobQueueConfig out;
+  out.backend = in.Choice("backend", {"postgres", "nats"}, 0) == 1 ? "nats" : "postgres";
+  out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 100000);
+  out.batch_timeout_secs = in.Unsigned<uint32_t>("batch_timeout_secs", out.batch_timeout_secs, 1, 3600);
+  out.max_retries = in.Unsigned<uint32_t>("max_retries", out.max_retries, 0, 1000);
+  out.worker_concurrency = in.Unsigned<uint32_t>("worker_concurrency", out.worker_concurrency, 1, 10000);
+  out.poll_interval = in.Millis("poll_interval_ms", out.poll_interval, 1);
+  out.initial_delay = in.Millis("initial_delay_ms", out.initial_delay);
+  out.max_delay = in.Millis("max_delay_ms", out.max_delay);
+  out.lock_timeout = in.Millis("lock_timeout_ms", out.lock_timeout, 1000);
+  if (out.max_delay < out.initial_delay) {
+    in.ErrorAt("max_delay_ms", "'[job_queue].max_delay_ms' is smaller than 'initial_delay_ms'");
+  }
+  return out;
+}
+
+ElasticsearchConfig ReadElasticsearch(TableReader& in) {
+  ElasticsearchConfig out;
+  if (auto url = in.ValueOrEnv("url", "url_env")) out.url = std::move(url->text);
+  if (!out.url.starts_with("http://") && !out.url.starts_with("https://")) {
+    in.ErrorAt("url", "'[elasticsearch].url' must start with http:// or https://");
+  }
+  out.index_prefix = in.StringOr("index_prefix", out.index_prefix);
+  out.bulk_size = in.Unsigned<uint32_t>("bulk_size", out.bulk_size, 1, 100000);
+  out.flush_interval_secs = in.Unsigned<uint32_t>("flush_interval_secs", out.flush_interval_secs, 1, 3600);
+  out.max_retries = in.Unsigned<uint32_t>("max_retries", out.max_retries, 0, 100);
+  out.username = SecretFrom(in, "username", "username_env");
+  out.password = SecretFrom(in, "password", "password_env");
+  return out;
+}
+
+MetricsConfig ReadMetrics(TableReader& in) {
+  MetricsConfig out;
+  out.enabled = in.Bool("enabled", out.enabled);
+  out.listen = in.StringOr("listen", out.listen);
+  const size_t colon = out.listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == out.listen.size() ||
+      out.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
+    in.ErrorAt("listen", "'[metrics].listen' must be host:port, e.g. \"127.0.0.1:9464\"");
+  }
+  return out;
+}
+
+EmailConfig ReadEmail(TableReader& in) {
+  EmailConfig out;
+  if (auto host = in.NonEmptyString("host")) {
+    out.host = host->text;
+  } else if (!in.Has("host")) {
+    in.Error("'[email]' needs 'host', the SMTP server");
+  }
+  out.tls = static_cast<EmailConfig::Tls>(in.Choice("tls", {"starttls", "implicit", "none"}, 0));
+  const uint16_t default_port = out.tls == EmailConfig::Tls::kImplicit ? 465
+                                : out.tls == EmailConfig::Tls::kNone   ? 25
+                                                                       : 587;
+  out.port = in.Unsigned<uint16_t>("port", default_port, 1, 65535);
+  out.username = SecretFrom(in, "username", "username_env");
+  out.password = SecretFrom(in, "password", "password_env");
+  if (auto from = in.NonEmptyString("from")) {
+    out.from = from->text;
+    if (out.from.find('@') == std::string::npos) {
+      in.ErrorAt("from", "'[email].from' must be an email address, e.g. \"alerts@example.com\"");
+    }
+  } else if (!in.Has("from")) {
+    in.Error("'[email]' needs 'from', the sender address");
+  }
+  out.timeout = in.Millis("timeout_ms", out.timeout, 1);
+  return out;
+}
+
+// "a.b.c.d/n" or "v6::/n" with a prefix length that fits the family.
+bool IsCidr(const std::string& text) {
+  const size_t slash = text.find('/');
+  if (slash == std::string::npos || slash + 1 == text.size()) return false;
+  const std::string address = text.substr(0, slash);
+  const std::string prefix = text.substr(slash + 1);
+  if (prefix.find_first_not_of("0123456789") != std::string::npos || prefix.size() > 3) return false;
+  const int bits = std::stoi(prefix);
+  unsigned char buffer[16];
+  if (inet_pton(AF_INET, address.c_str(), buffer) == 1) return bits <= 32;
+  if (inet_pton(AF_INET6, address.c_str(), buffer) == 1) return bits <= 128;
+  return false;
+}
+
+SecurityConfig ReadSecurity(TableReader& in) {
+  SecurityConfig out;
+  for (StringValue& range : in.StringList("allow_private_targets")) {
+    if (!IsCidr(range.text)) {
+      in.context().Error(in.context().Where(*range.node),
+                         "'[security].allow_private_targets': '" + range.text +
+                             "' is not a CIDR range such as \"127.0.0.0/8\" or \"::1/128\"");
+    }
+    out.allow_private_targets.push_back(std::move(range.text));
+  }
+  out.admin_token = SecretFrom(in, "admin_token", "admin_token_env");
+  return out;
+}
+
+}  // namespace
+
+CircuitBreakerSettings ReadCircuitBreaker(TableReader& in, CircuitBreakerSettings out) {
+  out.enabled = in.Bool("enabled", out.enabled);
+  out.window_size = in.Unsigned<uint32_t>("window_size", out.window_size, 1, 10000);
+  out.minimum_calls = in.Unsigned<uint32_t>("minimum_calls", out.minimum_calls, 1, 10000);
+  out.failure_rate_threshold = in.Number("failure_rate_threshold", out.failure_rate_threshold, 1, 100);
+  out.slow_call_duration = in.Millis("slow_call_duration_ms", out.slow_call_duration, 1);
+  out.slow_call_rate_threshold = in.Number("slow_call_rate_threshold", out.slow_call_rate_threshold, 1, 100);
+  out.wait_in_open = in.Millis("wait_in_open_ms", out.wait_in_open, 1);
+  out.max_wait_in_open = in.Millis("max_wait_in_open_ms", out.max_wait_in_open, 1);
+  out.permitted_calls_in_half_open =
+      in.Unsigned<uint32_t>("permitted_calls_in_half_open", out.permitted_calls_in_half_open, 1, 1000);
+  out.max_wait_in_half_open = in.Millis("max_wait_in_half_open_ms", out.max_wait_in_half_open);
+  if (out.minimum_calls > out.window_size) {
+    in.ErrorAt("minimum_calls", "'" + in.section() + ".minimum_calls' (" +
+                                    std::to_string(out.minimum_calls) + ") exceeds 'window_size' (" +
+                                    std::to_string(out.window_size) + ")");
+  }
+  if (out.max_wait_in_open < out.wait_in_open) {
+    in.ErrorAt("max_wait_in_open_ms",
+               "'" + in.section() + ".max_wait_in_open_ms' is smaller than 'wait_in_open_ms'");
+  }
+  return out;
+}
+
+void ReadSections(TableReader& root, Config& config) {
+  const auto section = [&root](std::string_view key, auto read) {
+    if (const toml::table* table = root.Table(key)) {
+      TableReader reader(*table, "[" + std::string(key) + "]", root.context());
+      read(reader);
+      reader.Finish();
+    }
+  };
+  section("database", [&](TableReader& in) { config.database = ReadDatabase(in); });
+  section("performance", [&](TableReader& in) { config.performance = ReadPerformance(in); });
+  section("redis", [&](TableReader& in) { config.redis = ReadRedis(in); });
+  section("transport", [&](TableReader& in) { config.transport = ReadTransport(in); });
+  section("job_queue", [&](TableReader& in) { config.job_queue = ReadJobQueue(in); });
+  section("elasticsearch", [&](TableReader& in) { config.elasticsearch = ReadElasticsearch(in); });
+  section("metrics", [&](TableReader& in) { config.metrics = ReadMetrics(in); });
+  section("email", [&](TableReader& in) { config.email = ReadEmail(in); });
+  section("security", [&](TableReader& in) { config.security = ReadSecurity(in); });
+  section("circuit_breaker", [&](TableReader& in) {
+    config.circuit_breaker = ReadCircuitBreaker(in, CircuitBreakerSettings{});
+  });
+
+  if ((config.performance.enable_dedup || config.performance.enable_caching) && !config.redis) {
+    root.context().Warning(root.Where(),
+                           "[performance] enables dedup or caching but there is no [redis] section: "
+                           "the in-memory stores will be used (not shared between instances)");
+  }
+}
+
+}  // namespace fraiseql::config_internal

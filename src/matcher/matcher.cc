@@ -1,0 +1,37 @@
+#include "matcher/matcher.h"
+
+#include <set>
+
+namespace fraiseql {
+
+ObserverIndex::ObserverIndex(const std::vector<ObserverConfig>& observers) {
+  std::set<std::string, std::less<>> named_entities;
+  for (const ObserverConfig& observer : observers) {
+    if (observer.enabled && observer.entity != "*") named_entities.insert(observer.entity);
+  }
+  for (int k = 0; k < kEventKindCount; ++k) {
+    const auto kind = static_cast<EventKind>(k);
+    PerKind& per_kind = kinds_[static_cast<size_t>(k)];
+    for (const std::string& entity : named_entities) per_kind.by_entity[entity];
+    // One pass in config order keeps every list in config order.
+    for (const ObserverConfig& observer : observers) {
+      if (!observer.enabled || !observer.event_kinds.Contains(kind)) continue;
+      if (observer.entity == "*") {
+        per_kind.wildcard_only.push_back(&observer);
+        for (auto& [entity, list] : per_kind.by_entity) list.push_back(&observer);
+      } else {
+        per_kind.by_entity[observer.entity].push_back(&observer);
+      }
+    }
+  }
+  for (const ObserverConfig& observer : observers) enabled_count_ += observer.enabled ? 1 : 0;
+}
+
+const std::vector<const ObserverConfig*>& ObserverIndex::Match(EventKind kind,
+                                                               std::string_view entity_type) const {
+  const PerKind& per_kind = kinds_[static_cast<size_t>(kind)];
+  auto it = per_kind.by_entity.find(entity_type);
+  return it == per_kind.by_entity.end() ? per_kind.wildcard_only : it->second;
+}
+
+}  // namespace fraiseql

@@ -1,0 +1,195 @@
+#include "metrics/families.h"
+
+#include <span>
+#include <vector>
+
+namespace fraiseql::metrics {
+namespace {
+
+std::vector<double> Buckets(std::span<const double> bounds) {
+  return std::vector<double>(bounds.begin(), bounds.end());
+}
+
+}  // namespace
+
+void DeclareAllFamilies() {
+  EventsProcessedTotal();
+  EventsFailedTotal();
+  EventsDeserializationFailuresTotal();
+  CacheHitsTotal();
+  CacheMissesTotal();
+  CacheEvictionsTotal();
+  DedupDetectedTotal();
+  DedupProcessingSkippedTotal();
+  ActionExecutedTotal();
+  ActionDurationSeconds();
+  ActionErrorsTotal();
+  BacklogSize();
+  DlqItems();
+  DlqOverflowTotal();
+  JobQueuedTotal();
+  JobExecutedTotal();
+  JobFailedTotal();
+  JobDurationSeconds();
+  JobRetryAttemptsTotal();
+  JobQueueDepth();
+  JobDlqItems();
+  ConditionErrorsTotal();
+  ConfigReloadsTotal();
+}
+
+CounterFamily& EventsProcessedTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_events_processed_total", "Total number of change-log events processed.");
+  return family;
+}
+
+CounterFamily& EventsFailedTotal() {
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_events_failed_total",
+                                   "Total events that failed processing, by error type.",
+                                   {"error_type"});
+  return family;
+}
+
+CounterFamily& EventsDeserializationFailuresTotal() {
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_events_deserialization_failures_total",
+                                   "Total change-log rows that could not be decoded into an event.");
+  return family;
+}
+
+CounterFamily& CacheHitsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_cache_hits_total", "Total action result cache hits.");
+  return family;
+}
+
+CounterFamily& CacheMissesTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_cache_misses_total", "Total action result cache misses.");
+  return family;
+}
+
+CounterFamily& CacheEvictionsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_cache_evictions_total", "Total action result cache evictions.");
+  return family;
+}
+
+CounterFamily& DedupDetectedTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_dedup_detected_total", "Total duplicate events detected.");
+  return family;
+}
+
+CounterFamily& DedupProcessingSkippedTotal() {
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_dedup_processing_skipped_total",
+                                   "Total event processings skipped because of deduplication.");
+  return family;
+}
+
+CounterFamily& ActionExecutedTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_action_executed_total", "Total actions executed, by action type.",
+      {"action_type"});
+  return family;
+}
+
+HistogramFamily& ActionDurationSeconds() {
+  static HistogramFamily& family = DefaultRegistry().AddHistogram(
+      "fraiseql_observer_action_duration_seconds",
+      "Action execution duration in seconds, by action type.", {"action_type"},
+      Buckets(kActionDurationBuckets));
+  return family;
+}
+
+CounterFamily& ActionErrorsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_action_errors_total",
+      "Total action execution errors, by action type and error type.",
+      {"action_type", "error_type"});
+  return family;
+}
+
+GaugeFamily& BacklogSize() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_backlog_size", "Current number of events waiting to be processed.");
+  return family;
+}
+
+GaugeFamily& DlqItems() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_dlq_items", "Current number of items in the dead letter queue.");
+  return family;
+}
+
+CounterFamily& DlqOverflowTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_dlq_overflow_total",
+      "Total items dropped because the dead letter queue was full.");
+  return family;
+}
+
+CounterFamily& JobQueuedTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_job_queued_total", "Total jobs put on the job queue.");
+  return family;
+}
+
+CounterFamily& JobExecutedTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_job_executed_total", "Total jobs executed, by action type.",
+      {"action_type"});
+  return family;
+}
+
+CounterFamily& JobFailedTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_job_failed_total", "Total jobs failed, by action type and error type.",
+      {"action_type", "error_type"});
+  return family;
+}
+
+HistogramFamily& JobDurationSeconds() {
+  static HistogramFamily& family = DefaultRegistry().AddHistogram(
+      "fraiseql_observer_job_duration_seconds", "Job execution duration in seconds, by action type.",
+      {"action_type"}, Buckets(kJobDurationBuckets));
+  return family;
+}
+
+CounterFamily& JobRetryAttemptsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_job_retry_attempts_total", "Total job retry attempts, by action type.",
+      {"action_type"});
+  return family;
+}
+
+GaugeFamily& JobQueueDepth() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_job_queue_depth", "Current number of jobs waiting in the job queue.");
+  return family;
+}
+
+GaugeFamily& JobDlqItems() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_job_dlq_items", "Current number of failed jobs in the dead letter queue.");
+  return family;
+}
+
+CounterFamily& ConditionErrorsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_condition_errors_total",
+      "Total errors evaluating an observer's condition, by observer.", {"observer"});
+  return family;
+}
+
+CounterFamily& ConfigReloadsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_config_reloads_total", "Total configuration reloads, by result.",
+      {"result"});
+  return family;
+}
+
+}  // namespace fraiseql::metrics
