@@ -48,6 +48,14 @@ std::optional<std::string> ClosestMatch(std::string_view word,
   const size_t limit = std::clamp<size_t>(word.size() / 3, 1, 3);
   std::optional<std::string> best;
   size_t best_distance = limit + 1;
+  // An abbreviation ("expo" for "exponential", "stream" for "stream_name") is a likely intent.
+  if (word.size() >= 3) {
+    for (std::string_view candidate : candidates) {
+      if (candidate.size() > word.size() && EqualsIgnoreCase(candidate.substr(0, word.size()), word)) {
+        return std::string(candidate);
+      }
+    }
+  }
   for (std::string_view candidate : candidates) {
     const size_t distance = EditDistance(ToLowerAscii(word), ToLowerAscii(candidate));
     if (distance < best_distance) {

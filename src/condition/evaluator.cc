@@ -126,17 +126,19 @@ class Evaluator {
     }
     // Only an UPDATE has a change set; the other kinds changed nothing field by field.
     if (event_.event_type != EventKind::kUpdate) return Truth::kFalse;
-    if (!event_.changes.is_object()) {
+    // Reached through std::map so no JSON iterator (and no throwing accessor) is involved.
+    const auto* changes = event_.changes.get_ptr<const nlohmann::json::object_t*>();
+    if (changes == nullptr) {
       return Fail(Error::FailedPrecondition(
           NodeToString(node) + " needs the UPDATE's before-image, but this event has none "
           "(changes is null): record pre-images for the table (fraiseql-observer attach "
           "--pre-image, which fills object_data_before)"));
     }
     const std::vector<std::string>& segments = node.path.segments();
-    auto entry = event_.changes.find(segments[0]);
-    if (entry == event_.changes.end()) return Truth::kFalse;
-    const ValueRef old_value = Side(*entry, "old", segments);
-    const ValueRef new_value = Side(*entry, "new", segments);
+    auto entry = changes->find(segments[0]);
+    if (entry == changes->end()) return Truth::kFalse;
+    const ValueRef old_value = Side(entry->second, "old", segments);
+    const ValueRef new_value = Side(entry->second, "new", segments);
     // The change set is shallow: a top-level key in it changed; below it, compare the sides.
     if (segments.size() > 1 && !Differ(old_value, new_value)) return Truth::kFalse;
     switch (node.function) {
@@ -149,10 +151,11 @@ class Evaluator {
   // The value at `segments` (below the first) inside the "old" or "new" side of an entry.
   static ValueRef Side(const nlohmann::json& entry, const char* side,
                        const std::vector<std::string>& segments) {
-    if (!entry.is_object()) return ValueRef::Missing();
-    auto it = entry.find(side);
-    if (it == entry.end()) return ValueRef::Missing();
-    return WalkJson(*it, segments, 1);
+    const auto* sides = entry.get_ptr<const nlohmann::json::object_t*>();
+    if (sides == nullptr) return ValueRef::Missing();
+    auto it = sides->find(side);
+    if (it == sides->end()) return ValueRef::Missing();
+    return WalkJson(it->second, segments, 1);
   }
 
   static bool Differ(const ValueRef& old_value, const ValueRef& new_value) {

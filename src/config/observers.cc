@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 #include <set>
+#include <tuple>
 
 #include "common/text.h"
 #include "config/loader.h"
@@ -178,8 +179,11 @@ class ObserverReader {
         continue;
       }
       TableReader in(*element.as_table(), section, context);
-      if (std::optional<ActionConfig> action = ReadAction(in)) observer.actions.push_back(std::move(*action));
-      in.Finish();
+      // Without a known type the other keys cannot be judged, so only the type is reported.
+      if (std::optional<ActionConfig> action = ReadAction(in)) {
+        observer.actions.push_back(std::move(*action));
+        in.Finish();
+      }
     }
   }
 
@@ -515,7 +519,16 @@ void ReadObservers(TableReader& root, Config& config) {
       ++index;
     }
   } else if (node->is_table()) {
-    for (auto&& [key, value] : *node->as_table()) {
+    // toml++ keeps keys sorted; observers are kept in the order the file declares them.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (auto&& [key, value] : *node->as_table()) entries.emplace_back(&key, &value);
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.second->source().begin.line, a.second->source().begin.column) <
+             std::tie(b.second->source().begin.line, b.second->source().begin.column);
+    });
+    for (const auto& [key_pointer, value_pointer] : entries) {
+      const toml::key& key = *key_pointer;
+      const toml::node& value = *value_pointer;
       const std::string name(key.str());
       if (!value.is_table()) {
         context.Error(context.Where(value), "'observers." + name + "' must be a table ([observers." + name + "])");

@@ -113,7 +113,7 @@ std::string TableReader::Qualified(std::string_view key) const {
 }
 
 const toml::node* TableReader::Node(std::string_view key) {
-  known_.push_back(key);
+  known_.emplace_back(key);
   return table_.get(key);
 }
 
@@ -165,7 +165,7 @@ std::vector<StringValue> TableReader::StringList(std::string_view key) {
   std::vector<StringValue> out;
   const toml::node* node = table_.get(key);
   if (node && node->is_array()) {
-    known_.push_back(key);
+    known_.emplace_back(key);
     size_t index = 0;
     for (const toml::node& element : *node->as_array()) {
       if (!element.is_string()) {
@@ -324,7 +324,8 @@ void TableReader::Finish() {
     if (std::find(known_.begin(), known_.end(), key.str()) != known_.end()) continue;
     std::string message = "unknown key '" + std::string(key.str()) + "' in " +
                           (section_.empty() ? std::string("the top level") : section_);
-    if (auto suggestion = ClosestMatch(key.str(), known_)) {
+    const std::vector<std::string_view> known(known_.begin(), known_.end());
+    if (auto suggestion = ClosestMatch(key.str(), known)) {
       message += "; did you mean '" + *suggestion + "'?";
     }
     context_.Error(context_.Where(key.source()), std::move(message));

@@ -111,7 +111,7 @@ class TableReader {
   const toml::table& table_;
   std::string section_;
   LoadContext& context_;
-  std::vector<std::string_view> known_;
+  std::vector<std::string> known_;  // owned: some keys are built at run time (headers)
 };
 
 // Converts any TOML value to JSON (datetimes as RFC 3339 strings).

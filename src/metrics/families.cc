@@ -45,23 +45,22 @@ CounterFamily& EventsProcessedTotal() {
 }
 
 CounterFamily& EventsFailedTotal() {
-  static CounterFamily& family =
-      DefaultRegistry().AddCounter("fraiseql_observer_events_failed_total",
-                                   "Total events that failed processing, by error type.",
-                                   {"error_type"});
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_events_failed_total",
+      "Total events that failed processing, by error type.", {"error_type"});
   return family;
 }
 
 CounterFamily& EventsDeserializationFailuresTotal() {
-  static CounterFamily& family =
-      DefaultRegistry().AddCounter("fraiseql_observer_events_deserialization_failures_total",
-                                   "Total change-log rows that could not be decoded into an event.");
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_events_deserialization_failures_total",
+      "Total change-log rows that could not be decoded into an event.");
   return family;
 }
 
 CounterFamily& CacheHitsTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_cache_hits_total", "Total action result cache hits.");
+  static CounterFamily& family = DefaultRegistry().AddCounter("fraiseql_observer_cache_hits_total",
+                                                              "Total action result cache hits.");
   return family;
 }
 
@@ -91,25 +90,25 @@ CounterFamily& DedupProcessingSkippedTotal() {
 }
 
 CounterFamily& ActionExecutedTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_action_executed_total", "Total actions executed, by action type.",
-      {"action_type"});
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_action_executed_total",
+                                   "Total actions executed, by action type.", {"action_type"});
   return family;
 }
 
 HistogramFamily& ActionDurationSeconds() {
-  static HistogramFamily& family = DefaultRegistry().AddHistogram(
-      "fraiseql_observer_action_duration_seconds",
-      "Action execution duration in seconds, by action type.", {"action_type"},
-      Buckets(kActionDurationBuckets));
+  static HistogramFamily& family =
+      DefaultRegistry().AddHistogram("fraiseql_observer_action_duration_seconds",
+                                     "Action execution duration in seconds, by action type.",
+                                     {"action_type"}, Buckets(kActionDurationBuckets));
   return family;
 }
 
 CounterFamily& ActionErrorsTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_action_errors_total",
-      "Total action execution errors, by action type and error type.",
-      {"action_type", "error_type"});
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_action_errors_total",
+                                   "Total action execution errors, by action type and error type.",
+                                   {"action_type", "error_type"});
   return family;
 }
 
@@ -126,22 +125,22 @@ GaugeFamily& DlqItems() {
 }
 
 CounterFamily& DlqOverflowTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_dlq_overflow_total",
-      "Total items dropped because the dead letter queue was full.");
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_dlq_overflow_total",
+                                   "Total items dropped because the dead letter queue was full.");
   return family;
 }
 
 CounterFamily& JobQueuedTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_job_queued_total", "Total jobs put on the job queue.");
+  static CounterFamily& family = DefaultRegistry().AddCounter("fraiseql_observer_job_queued_total",
+                                                              "Total jobs put on the job queue.");
   return family;
 }
 
 CounterFamily& JobExecutedTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_job_executed_total", "Total jobs executed, by action type.",
-      {"action_type"});
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_job_executed_total",
+                                   "Total jobs executed, by action type.", {"action_type"});
   return family;
 }
 
@@ -153,16 +152,17 @@ CounterFamily& JobFailedTotal() {
 }
 
 HistogramFamily& JobDurationSeconds() {
-  static HistogramFamily& family = DefaultRegistry().AddHistogram(
-      "fraiseql_observer_job_duration_seconds", "Job execution duration in seconds, by action type.",
-      {"action_type"}, Buckets(kJobDurationBuckets));
+  static HistogramFamily& family =
+      DefaultRegistry().AddHistogram("fraiseql_observer_job_duration_seconds",
+                                     "Job execution duration in seconds, by action type.",
+                                     {"action_type"}, Buckets(kJobDurationBuckets));
   return family;
 }
 
 CounterFamily& JobRetryAttemptsTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_job_retry_attempts_total", "Total job retry attempts, by action type.",
-      {"action_type"});
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_job_retry_attempts_total",
+                                   "Total job retry attempts, by action type.", {"action_type"});
   return family;
 }
 
@@ -186,9 +186,9 @@ CounterFamily& ConditionErrorsTotal() {
 }
 
 CounterFamily& ConfigReloadsTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_config_reloads_total", "Total configuration reloads, by result.",
-      {"result"});
+  static CounterFamily& family =
+      DefaultRegistry().AddCounter("fraiseql_observer_config_reloads_total",
+                                   "Total configuration reloads, by result.", {"result"});
   return family;
 }
 

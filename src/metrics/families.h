@@ -21,9 +21,12 @@ inline constexpr double kJobDurationBuckets[] = {0.001, 0.01, 0.1, 1, 5, 10, 30,
 // early in main; calling it again is harmless.
 void DeclareAllFamilies();
 
+// Each accessor is its metric's name in CamelCase without "fraiseql_observer_" (e.g.
+// EventsProcessedTotal is fraiseql_observer_events_processed_total); comments give label names.
+
 // Events.
-CounterFamily& EventsProcessedTotal();                 // fraiseql_observer_events_processed_total
-CounterFamily& EventsFailedTotal();                    // {error_type}
+CounterFamily& EventsProcessedTotal();
+CounterFamily& EventsFailedTotal();  // {error_type}
 CounterFamily& EventsDeserializationFailuresTotal();
 
 // Result cache.
@@ -36,9 +39,9 @@ CounterFamily& DedupDetectedTotal();
 CounterFamily& DedupProcessingSkippedTotal();
 
 // Actions.
-CounterFamily& ActionExecutedTotal();    // {action_type}
+CounterFamily& ActionExecutedTotal();      // {action_type}
 HistogramFamily& ActionDurationSeconds();  // {action_type}, kActionDurationBuckets
-CounterFamily& ActionErrorsTotal();      // {action_type, error_type}
+CounterFamily& ActionErrorsTotal();        // {action_type, error_type}
 
 // Backlog and dead-letter queue.
 GaugeFamily& BacklogSize();
@@ -47,15 +50,15 @@ CounterFamily& DlqOverflowTotal();
 
 // Job queue.
 CounterFamily& JobQueuedTotal();
-CounterFamily& JobExecutedTotal();        // {action_type}
-CounterFamily& JobFailedTotal();          // {action_type, error_type}
-HistogramFamily& JobDurationSeconds();    // {action_type}, kJobDurationBuckets
-CounterFamily& JobRetryAttemptsTotal();   // {action_type}
+CounterFamily& JobExecutedTotal();       // {action_type}
+CounterFamily& JobFailedTotal();         // {action_type, error_type}
+HistogramFamily& JobDurationSeconds();   // {action_type}, kJobDurationBuckets
+CounterFamily& JobRetryAttemptsTotal();  // {action_type}
 GaugeFamily& JobQueueDepth();
 GaugeFamily& JobDlqItems();
 
 // Conditions and configuration.
-CounterFamily& ConditionErrorsTotal();    // {observer}
-CounterFamily& ConfigReloadsTotal();      // {result}
+CounterFamily& ConditionErrorsTotal();  // {observer}
+CounterFamily& ConfigReloadsTotal();    // {result}
 
 }  // namespace fraiseql::metrics

@@ -35,8 +35,8 @@ void AppendSample(std::string& out, std::string_view name, std::string_view labe
   out += '\n';
 }
 
-void AppendHistogram(std::string& out, const FamilySnapshot& family,
-                     const SeriesSnapshot& series, const std::string& open_labels) {
+void AppendHistogram(std::string& out, const FamilySnapshot& family, const SeriesSnapshot& series,
+                     const std::string& open_labels) {
   const std::string bucket_name = family.name + "_bucket";
   const std::string le_prefix = open_labels.empty() ? "{le=\"" : open_labels + ",le=\"";
   const std::vector<uint64_t>& counts = series.cumulative_counts;

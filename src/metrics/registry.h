@@ -1,7 +1,6 @@
 // Metrics registry: counters, gauges and histograms with label sets, grouped in named families
-// and exported by prometheus_text.h. Call sites take a handle once and then update it for free.
-// Thread-safety: all of it is thread-safe; declaring families and creating series take a Mutex,
-// updating a handle is a relaxed atomic op, and snapshots may run concurrently with updates.
+// and rendered by prometheus_text.h. Call sites take a handle once, then update it lock-free.
+// Thread-safety: all thread-safe; declarations and label lookups lock, updates are atomic ops.
 //
 // Usage:
 //   metrics::CounterFamily& sent = registry.AddCounter("x_sent_total", "Sent.", {"channel"});
@@ -70,7 +69,6 @@ class alignas(kCacheLineSize) Counter {
 
   // Negative amounts are a programming error: assert in debug, ignored in release.
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
   void Increment(T amount) {
     if constexpr (std::is_signed_v<T>) {
       assert(amount >= 0 && "a counter only goes up; use a Gauge");
@@ -155,8 +153,8 @@ class alignas(kCacheLineSize) Histogram {
 
 // A point-in-time copy of one family, for exposition. Series are sorted by label values.
 struct SeriesSnapshot {
-  std::vector<std::string> label_values;  // in the family's label-name order
-  double value = 0.0;                     // counters and gauges
+  std::vector<std::string> label_values;    // in the family's label-name order
+  double value = 0.0;                       // counters and gauges
   std::vector<uint64_t> cumulative_counts;  // histograms: per upper bound, then +Inf (== count)
   double sum = 0.0;                         // histograms
 };

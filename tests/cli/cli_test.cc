@@ -14,7 +14,7 @@ using ::testing::StartsWith;
 using testing::RunCli;
 using testing::WriteTempFile;
 
-constexpr const char* kValidConfig = R"(
+constexpr const char* kValidConfig = R"x(
 [[observers]]
 name = "orders"
 entity = "Order"
@@ -27,7 +27,7 @@ url = "https://example.com/hook"
 [[observers.actions]]
 type = "log"
 message_template = "order {{ data.id }}"
-)";
+)x";
 
 TEST(Cli, VersionPrintsTheVersion) {
   testing::CliRun run = RunCli({"--version"});
@@ -77,12 +77,12 @@ TEST(Validate, ValidFilePrintsOneSummaryLine) {
 }
 
 TEST(Validate, InvalidFilePrintsEveryErrorWithItsLocation) {
-  const std::string path = WriteTempFile("bad.toml", R"([[observers]]
+  const std::string path = WriteTempFile("bad.toml", R"x([[observers]]
 entity = "Order"
 event_type = "INSRT"
 condition = "total >"
 actions = [{ type = "log", message_template = "x", levl = "info" }]
-)");
+)x");
   testing::CliRun run = RunCli({"validate", path});
   EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
   EXPECT_THAT(run.out, IsEmpty());
@@ -94,14 +94,14 @@ actions = [{ type = "log", message_template = "x", levl = "info" }]
 }
 
 TEST(Validate, WarningsAreShownButDoNotFail) {
-  const std::string path = WriteTempFile("warn.toml", R"([[observers]]
+  const std::string path = WriteTempFile("warn.toml", R"x([[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log", message_template = "{{ event.bogus }}" }]
-)");
+)x");
   testing::CliRun run = RunCli({"validate", path});
   EXPECT_EQ(run.exit_code, 0);
-  EXPECT_THAT(run.err, HasSubstr(path + ":4:46: warning:"));
+  EXPECT_THAT(run.err, HasSubstr(path + ":4:48: warning:"));
   EXPECT_THAT(run.out, HasSubstr("1 warning\n"));
 }
 
@@ -117,7 +117,8 @@ TEST(Validate, JsonReportForAValidFile) {
 }
 
 TEST(Validate, JsonReportForAnInvalidFile) {
-  const std::string path = WriteTempFile("bad.toml", "[[observers]]\nentity = 3\n");
+  const std::string path = WriteTempFile(
+      "bad.toml", "[[observers]]\nentity = 3\nevent_type = \"INSERT\"\nactions = [{ type = \"log\", message_template = \"x\" }]\n");
   testing::CliRun run = RunCli({"validate", path, "--format", "json"});
   EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
   const nlohmann::json report = nlohmann::json::parse(run.out);

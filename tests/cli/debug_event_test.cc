@@ -102,7 +102,7 @@ TEST(DebugEvent, WildcardEntityOnDelete) {
 }
 
 TEST(DebugEvent, ReasonsForDisabledConditionFalseAndConditionError) {
-  const std::string config = WriteTempFile("c.toml", R"(
+  const std::string config = WriteTempFile("c.toml", R"x(
 [[observers]]
 name = "off"
 entity = "Order"
@@ -123,11 +123,11 @@ entity = "Order"
 event_type = "UPDATE"
 condition = "field_changed(status)"
 actions = [{ type = "log", message_template = "x" }]
-)");
-  const std::string event = WriteTempFile("e.json", R"({
+)x");
+  const std::string event = WriteTempFile("e.json", R"x({
     "id": "7d3f8a52-3c1e-4b8e-9a55-2f1c0e6d9b10", "object_type": "Order", "modification_type": "update",
     "object_id": "0b6e2f3c-8d4a-4f7e-b1a2-9c3d5e7f1a2b", "created_at": "2026-11-29T12:00:00Z",
-    "object_data": {"total": 10, "status": "paid"}})");
+    "object_data": {"total": 10, "status": "paid"}})x");
   const json report = DebugJson(config, event);
   EXPECT_EQ(report["observers"][0]["reason"], "disabled");
   EXPECT_EQ(report["observers"][1]["reason"], "condition false");
@@ -157,9 +157,9 @@ TEST(DebugEvent, InvalidJsonIsLocated) {
 }
 
 TEST(DebugEvent, UnknownVerbNamesVerbAndRow) {
-  const std::string event = WriteTempFile("verb.json", R"({"pk_entity_change_log": 9,
+  const std::string event = WriteTempFile("verb.json", R"x({"pk_entity_change_log": 9,
     "id": "7d3f8a52-3c1e-4b8e-9a55-2f1c0e6d9b10", "object_type": "Order", "modification_type": "UPSERT",
-    "object_id": "0b6e2f3c-8d4a-4f7e-b1a2-9c3d5e7f1a2b"})");
+    "object_id": "0b6e2f3c-8d4a-4f7e-b1a2-9c3d5e7f1a2b"})x");
   testing::CliRun run = RunCli({"debug-event", "--config", ExamplePath("observers.toml"), "--event", event});
   EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
   EXPECT_THAT(run.err, HasSubstr("change-log row 9"));
@@ -175,12 +175,12 @@ TEST(DebugEvent, InvalidConfigStopsBeforeTheEvent) {
 }
 
 TEST(DebugEvent, UnresolvedPlaceholdersAreListed) {
-  const std::string config = WriteTempFile("u.toml", R"(
+  const std::string config = WriteTempFile("u.toml", R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log", message_template = "coupon {{ data.coupon }}" }]
-)");
+)x");
   const json report = DebugJson(config, ExamplePath("events/order-created.json"));
   const json& rendered = report["observers"][0]["actions"][0]["rendered"];
   EXPECT_EQ(rendered["message"], "coupon {{ data.coupon }}");

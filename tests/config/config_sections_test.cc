@@ -32,13 +32,13 @@ TEST(ConfigSections, DefaultsWhenAbsent) {
 }
 
 TEST(ConfigSections, PerformanceDurationsAndCaps) {
-  LoadResult result = LoadSection(R"(
+  LoadResult result = LoadSection(R"x(
 [performance]
 max_in_flight = 512
 max_in_flight_per_target = 8
 shutdown_timeout = "45s"
 concurrent_timeout_ms = 1500
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   EXPECT_EQ(result.config->performance.max_in_flight, 512u);
   EXPECT_EQ(result.config->performance.max_in_flight_per_target, 8u);
@@ -68,7 +68,7 @@ TEST(ConfigSections, WrongTypeIsNamed) {
   LoadResult result = LoadSection("[performance]\nenable_dedup = \"yes\"\n");
   Diagnostic error = OnlyError(result);
   EXPECT_EQ(error.message, "'[performance].enable_dedup' must be true or false, not a string");
-  EXPECT_EQ(error.location.line, 11u);
+  EXPECT_EQ(error.location.line, 10u);
   EXPECT_EQ(error.location.column, 16u);
 }
 
@@ -89,7 +89,7 @@ TEST(ConfigSections, RedisRangesFollowTheAnchor) {
 }
 
 TEST(ConfigSections, TransportNatsAndBridge) {
-  LoadResult result = LoadSection(R"(
+  LoadResult result = LoadSection(R"x(
 [transport]
 transport = "nats"
 run_bridge = true
@@ -102,7 +102,7 @@ max_deliver = 5
 
 [transport.bridge]
 batch_size = 250
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   const TransportConfig& transport = result.config->transport;
   EXPECT_EQ(transport.kind, TransportConfig::Kind::kNats);
@@ -123,14 +123,14 @@ TEST(ConfigSections, JetStreamDedupWindowRange) {
 }
 
 TEST(ConfigSections, EmailSection) {
-  LoadResult result = LoadSection(R"(
+  LoadResult result = LoadSection(R"x(
 [email]
 host = "smtp.example.com"
 tls = "implicit"
 username_env = "SMTP_USER"
 password_env = "SMTP_PASS"
 from = "noreply@example.com"
-)",
+)x",
                                   {{"SMTP_USER", "u"}, {"SMTP_PASS", "p"}});
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   const EmailConfig& email = *result.config->email;
@@ -154,14 +154,14 @@ TEST(ConfigSections, SecurityAllowListMustBeCidrs) {
 }
 
 TEST(ConfigSections, CircuitBreakerRules) {
-  LoadResult good = LoadSection(R"(
+  LoadResult good = LoadSection(R"x(
 [circuit_breaker]
 window_size = 50
 minimum_calls = 20
 failure_rate_threshold = 25.5
 wait_in_open_ms = 1000
 max_wait_in_open_ms = 8000
-)");
+)x");
   ASSERT_TRUE(good.ok()) << AllDiagnostics(good);
   EXPECT_DOUBLE_EQ(good.config->circuit_breaker.failure_rate_threshold, 25.5);
   LoadResult bad = LoadSection("[circuit_breaker]\nwindow_size = 5\nminimum_calls = 6\nfailure_rate_threshold = 0\n");
@@ -175,7 +175,7 @@ TEST(ConfigSections, MetricsListenMustBeHostPort) {
 }
 
 TEST(ConfigSections, JobQueueAndElasticsearch) {
-  LoadResult result = LoadSection(R"(
+  LoadResult result = LoadSection(R"x(
 [job_queue]
 batch_size = 200
 lock_timeout_ms = 5000
@@ -183,7 +183,7 @@ lock_timeout_ms = 5000
 [elasticsearch]
 url = "http://127.0.0.1:9200"
 index_prefix = "shop"
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   EXPECT_EQ(result.config->job_queue->batch_size, 200u);
   EXPECT_EQ(result.config->elasticsearch->index_prefix, "shop");

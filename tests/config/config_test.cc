@@ -29,7 +29,7 @@ TEST(ConfigObservers, MinimalObserverLoadsWithDefaults) {
 }
 
 TEST(ConfigObservers, MapFormTakesNamesFromKeys) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [observers.shipped_mail]
 entity = "Order"
 event_type = "UPDATE"
@@ -39,7 +39,7 @@ actions = [{ type = "log", message_template = "x" }]
 entity = "*"
 event_type = "*"
 actions = [{ type = "log", message_template = "y" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   ASSERT_EQ(result.config->observers.size(), 2u);
   EXPECT_EQ(result.config->observers[0].name, "shipped_mail");
@@ -48,20 +48,20 @@ actions = [{ type = "log", message_template = "y" }]
 }
 
 TEST(ConfigObservers, MapFormRejectsNameKey) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [observers.a]
 name = "b"
 entity = "Order"
 event_type = "UPDATE"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_THAT(error.message, HasSubstr("takes its name from the table key"));
   EXPECT_EQ(error.location.line, 3u);
 }
 
 TEST(ConfigObservers, DerivedNamesUseEntityKindsAndIndex) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order Line"
 event_type = ["INSERT", "update"]
@@ -71,14 +71,14 @@ actions = [{ type = "log", message_template = "x" }]
 entity = "*"
 event_type = "*"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   EXPECT_EQ(result.config->observers[0].name, "order_line_insert_update_0");
   EXPECT_EQ(result.config->observers[1].name, "any_any_1");
 }
 
 TEST(ConfigObservers, DuplicateNamesAreAnError) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 name = "same"
 entity = "Order"
@@ -90,19 +90,19 @@ name = "same"
 entity = "Order"
 event_type = "UPDATE"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_THAT(error.message, HasSubstr("'same' is used twice"));
   EXPECT_EQ(error.location.line, 8u);
 }
 
 TEST(ConfigObservers, EventTypeFormsAndCase) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = ["insert", "Delete", "CUSTOM"]
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   const EventKindSet kinds = result.config->observers[0].event_kinds;
   EXPECT_TRUE(kinds.Contains(EventKind::kInsert));
@@ -113,12 +113,12 @@ actions = [{ type = "log", message_template = "x" }]
 }
 
 TEST(ConfigObservers, UnknownEventTypeSuggestsTheClosest) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "UPDTE"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_EQ(error.location.line, 4u);
   EXPECT_EQ(error.location.column, 14u);
@@ -127,10 +127,10 @@ actions = [{ type = "log", message_template = "x" }]
 }
 
 TEST(ConfigObservers, MissingRequiredKeysAreNamed) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 condition = "total > 1"
-)");
+)x");
   EXPECT_FALSE(result.ok());
   const std::string text = AllDiagnostics(result);
   EXPECT_THAT(text, HasSubstr("needs 'entity'"));
@@ -140,13 +140,13 @@ condition = "total > 1"
 }
 
 TEST(ConfigObservers, UnknownKeyGetsDidYouMeanAtTheKey) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 conditon = "total > 1"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_EQ(error.location, (SourceLocation{"test.toml", 5, 1}));
   EXPECT_EQ(error.message, "unknown key 'conditon' in observers[0]; did you mean 'condition'?");
@@ -155,17 +155,17 @@ actions = [{ type = "log", message_template = "x" }]
 }
 
 TEST(ConfigObservers, UnknownKeyInRetryTable) {
-  LoadResult result = Load(std::string(kMinimalObserver) + R"(
+  LoadResult result = Load(std::string(kMinimalObserver) + R"x(
 [observers.retry]
 max_attempt = 4
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_EQ(error.location.line, 11u);
   EXPECT_THAT(error.message, HasSubstr("observers[0].retry; did you mean 'max_attempts'?"));
 }
 
 TEST(ConfigObservers, EveryErrorOfTheFileIsReported) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSRT"
@@ -175,7 +175,7 @@ actions = [{ type = "webhok", url = "https://x" }]
 
 [performance]
 max_in_flight = 0
-)");
+)x");
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.error_count(), 5u) << AllDiagnostics(result);
   // Diagnostics come in file order.
@@ -185,13 +185,13 @@ max_in_flight = 0
 }
 
 TEST(ConfigObservers, ConditionIsCompiledAtLoad) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "UPDATE"
 condition = "data.status == 'shipped' && total > 100"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   ASSERT_TRUE(result.config->observers[0].condition.has_value());
   EXPECT_EQ(result.config->observers[0].condition->source(), "data.status == 'shipped' && total > 100");
@@ -199,13 +199,13 @@ actions = [{ type = "log", message_template = "x" }]
 
 TEST(ConfigObservers, ConditionSyntaxErrorPointsAtTheColumnInTheFile) {
   //                       col 14 is the opening quote; "total > " is 8 bytes long
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "UPDATE"
 condition = "total > && status == 'x'"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_EQ(error.location.line, 5u);
   EXPECT_EQ(error.location.column, 22u);  // the '&&' after "total > "
@@ -213,7 +213,7 @@ actions = [{ type = "log", message_template = "x" }]
 }
 
 TEST(ConfigObservers, ConditionErrorInMultiLineString) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "UPDATE"
@@ -221,20 +221,20 @@ condition = '''
 total > 100 &&
   status == '''
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_EQ(error.location.line, 7u);
   EXPECT_GE(error.location.column, 12u);
 }
 
 TEST(ConfigObservers, ConditionWarningsBecomeFileWarnings) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "UPDATE"
 condition = "status == shipped"
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   ASSERT_EQ(result.warning_count(), 1u);
   EXPECT_EQ(result.diagnostics[0].location.line, 5u);
@@ -242,13 +242,13 @@ actions = [{ type = "log", message_template = "x" }]
 }
 
 TEST(ConfigObservers, RetryPolicyIsRead) {
-  LoadResult result = Load(std::string(kMinimalObserver) + R"(
+  LoadResult result = Load(std::string(kMinimalObserver) + R"x(
 [observers.retry]
 max_attempts = 7
 initial_delay_ms = 250
 max_delay_ms = 9000
 backoff_strategy = "linear"
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   const RetryPolicy& retry = result.config->observers[0].retry;
   EXPECT_EQ(retry.max_attempts, 7u);
@@ -268,13 +268,13 @@ TEST(ConfigObservers, RetryJitterDefaultsOnForExponentialAndCanBeTurnedOff) {
 }
 
 TEST(ConfigObservers, RetryRejectsMaxBelowInitialAndZeroAttempts) {
-  LoadResult result = Load(std::string(kMinimalObserver) + R"(
+  LoadResult result = Load(std::string(kMinimalObserver) + R"x(
 [observers.retry]
 max_attempts = 0
 initial_delay_ms = 500
 max_delay_ms = 100
 backoff_strategy = "expo"
-)");
+)x");
   EXPECT_EQ(result.error_count(), 3u) << AllDiagnostics(result);
   const std::string text = AllDiagnostics(result);
   EXPECT_THAT(text, HasSubstr("test.toml:11:16: error: 'observers[0].retry.max_attempts' is 0; it must be between 1 and 1000"));
@@ -285,13 +285,13 @@ backoff_strategy = "expo"
 TEST(ConfigObservers, OnFailureStringsAndDefault) {
   for (auto [text, expected] : {std::pair{"log", FailurePolicy::kLog}, {"alert", FailurePolicy::kAlert},
                                 {"DLQ", FailurePolicy::kDlq}}) {
-    LoadResult result = Load(R"(
+    LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
-on_failure = ")" + std::string(text) + R"("
+on_failure = ")x" + std::string(text) + R"x("
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
     ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
     EXPECT_EQ(result.config->observers[0].on_failure, expected) << text;
   }
@@ -306,19 +306,19 @@ TEST(ConfigObservers, OnFailureEmptyTableMeansDlqWithAWarning) {
 }
 
 TEST(ConfigObservers, DisabledObserverIsKept) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 enabled = false
 actions = [{ type = "log", message_template = "x" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   EXPECT_FALSE(result.config->observers[0].enabled);
 }
 
 TEST(ConfigActions, WebhookWithEverything) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
@@ -333,7 +333,7 @@ signing_secret_env = "HOOK_SECRET"
 signature_scheme = "standard"
 timeout_ms = 5000
 circuit_breaker = { window_size = 10, minimum_calls = 5 }
-)",
+)x",
                            {{"TENANT", "acme"}, {"HOOK_SECRET", "s3"}});
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   const ActionConfig& action = result.config->observers[0].actions[0];
@@ -358,30 +358,30 @@ circuit_breaker = { window_size = 10, minimum_calls = 5 }
 }
 
 TEST(ConfigActions, WebhookNeedsExactlyOneUrlSource) {
-  LoadResult none = Load(R"(
+  LoadResult none = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhook" }]
-)");
+)x");
   EXPECT_THAT(OnlyError(none).message, HasSubstr("needs 'url' or 'url_env'"));
-  LoadResult both = Load(R"(
+  LoadResult both = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhook", url = "https://a", url_env = "HOOK" }]
-)",
+)x",
                          {{"HOOK", "https://b"}});
   EXPECT_THAT(OnlyError(both).message, HasSubstr("either 'observers[0].actions[0].url' or"));
 }
 
 TEST(ConfigActions, UrlEnvNamesTheMissingVariable) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhook", url_env = "ANALYTICS_WEBHOOK_URL" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_THAT(error.message, HasSubstr("environment variable 'ANALYTICS_WEBHOOK_URL'"));
   EXPECT_THAT(error.message, HasSubstr("is not set"));
@@ -389,54 +389,54 @@ actions = [{ type = "webhook", url_env = "ANALYTICS_WEBHOOK_URL" }]
 }
 
 TEST(ConfigActions, WebhookUrlMustBeHttp) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhook", url = "ftp://example.com" }]
-)");
+)x");
   EXPECT_THAT(OnlyError(result).message, HasSubstr("must start with http:// or https://"));
 }
 
 TEST(ConfigActions, WebhookPayloadData) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhook", url = "https://a", payload = "data" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   EXPECT_EQ(std::get<WebhookAction>(result.config->observers[0].actions[0].spec).payload,
             WebhookAction::Payload::kData);
 }
 
 TEST(ConfigActions, WebhookHeaderWithLineBreakIsRefused) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhook", url = "https://a", headers = { "X-A" = "a\r\nX-Injected: 1" } }]
-)");
+)x");
   EXPECT_THAT(OnlyError(result).message, HasSubstr("contains a line break"));
 }
 
 TEST(ConfigActions, SigningSecretEnvMissingIsAnError) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhook", url = "https://a", signing_secret_env = "NOPE" }]
-)");
+)x");
   EXPECT_THAT(OnlyError(result).message, HasSubstr("'NOPE'"));
 }
 
 TEST(ConfigActions, SlackUrlIsASecret) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "slack", webhook_url_env = "SLACK", channel = "#orders" }]
-)",
+)x",
                            {{"SLACK", "https://hooks.slack.com/services/T/B/X"}});
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   const auto& slack = std::get<SlackAction>(result.config->observers[0].actions[0].spec);
@@ -446,12 +446,12 @@ actions = [{ type = "slack", webhook_url_env = "SLACK", channel = "#orders" }]
 }
 
 TEST(ConfigActions, EmailRequiresRecipientSubjectAndBody) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "email" }]
-)");
+)x");
   EXPECT_EQ(result.error_count(), 3u) << AllDiagnostics(result);
   const std::string text = AllDiagnostics(result);
   EXPECT_THAT(text, HasSubstr("needs 'body_template'"));
@@ -460,7 +460,7 @@ actions = [{ type = "email" }]
 }
 
 TEST(ConfigActions, EmailFieldsAndMissingSmtpWarning) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
@@ -473,7 +473,7 @@ subject_template = "Order {{ data.id }}"
 body_template = "<p>{{ data.id }}</p>"
 reply_to = "support@example.com"
 content_type = "text/html"
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   const auto& email = std::get<EmailAction>(result.config->observers[0].actions[0].spec);
   EXPECT_EQ(email.to, (std::vector<std::string>{"a@example.com", "b@example.com"}));
@@ -486,61 +486,61 @@ content_type = "text/html"
 }
 
 TEST(ConfigActions, EmailAddressIsChecked) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "email", to = "not-an-address", subject = "s", body_template = "b" }]
-)");
+)x");
   EXPECT_THAT(AllDiagnostics(result), HasSubstr("'not-an-address' is not an email address"));
 }
 
 TEST(ConfigActions, DatabaseFunctionNameIsValidated) {
-  LoadResult good = Load(R"(
+  LoadResult good = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "database", function_name = "audit.log_change", params = { keep = 3, tags = ["a"] } }]
-)");
+)x");
   ASSERT_TRUE(good.ok()) << AllDiagnostics(good);
   const auto& database = std::get<DatabaseAction>(good.config->observers[0].actions[0].spec);
   EXPECT_EQ(database.function_name, "audit.log_change");
   EXPECT_EQ(database.params, (nlohmann::json{{"keep", 3}, {"tags", {"a"}}}));
 
-  LoadResult bad = Load(R"(
+  LoadResult bad = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "database", function_name = "x; DROP TABLE y" }]
-)");
+)x");
   EXPECT_THAT(OnlyError(bad).message, HasSubstr("expected name or schema.name"));
 }
 
 TEST(ConfigActions, LogLevelAndTemplate) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log", level = "WARN", message_template = "{{ event.id }}" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   EXPECT_EQ(std::get<LogAction>(result.config->observers[0].actions[0].spec).level, LogAction::Level::kWarn);
-  LoadResult missing = Load(R"(
+  LoadResult missing = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log" }]
-)");
+)x");
   EXPECT_THAT(OnlyError(missing).message, HasSubstr("needs 'message_template'"));
 }
 
 TEST(ConfigActions, UnknownTypeSuggestsTheClosest) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "webhok", url = "https://a" }]
-)");
+)x");
   Diagnostic error = OnlyError(result);
   EXPECT_THAT(error.message, HasSubstr("unknown action type \"webhok\""));
   EXPECT_THAT(error.message, HasSubstr("did you mean \"webhook\"?"));
@@ -548,49 +548,49 @@ actions = [{ type = "webhok", url = "https://a" }]
 
 TEST(ConfigActions, NotYetSupportedTypesAreRefusedNotIgnored) {
   for (std::string_view action :
-       {R"({ type = "cache", key_pattern = "order:{{ data.id }}", action = "invalidate" })",
-        R"({ type = "search", index = "orders" })", R"({ type = "sms", phone = "+15550100" })",
-        R"({ type = "push", device_token = "abc" })"}) {
-    LoadResult result = Load(R"(
+       {R"x({ type = "cache", key_pattern = "order:{{ data.id }}", action = "invalidate" })x",
+        R"x({ type = "search", index = "orders" })x", R"x({ type = "sms", phone = "+15550100" })x",
+        R"x({ type = "push", device_token = "abc" })x"}) {
+    LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
-actions = [)" + std::string(action) + "]\n");
+actions = [)x" + std::string(action) + "]\n");
     EXPECT_THAT(OnlyError(result).message, HasSubstr("is not supported in this version")) << action;
   }
 }
 
 TEST(ConfigActions, KeysOfAnotherTypeAreUnknown) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log", message_template = "x", url = "https://a" }]
-)");
+)x");
   EXPECT_THAT(OnlyError(result).message, HasSubstr("unknown key 'url' in observers[0].actions[0]"));
 }
 
 TEST(ConfigTemplates, NeverResolvingPlaceholderIsAWarningAtItsPosition) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log", message_template = "id {{ event.nope }}" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   ASSERT_EQ(result.warning_count(), 1u);
   EXPECT_EQ(result.diagnostics[0].location.line, 5u);
-  EXPECT_EQ(result.diagnostics[0].location.column, 52u);
+  EXPECT_EQ(result.diagnostics[0].location.column, 51u);
   EXPECT_THAT(result.diagnostics[0].message, HasSubstr("message_template"));
 }
 
 TEST(ConfigTemplates, DollarBeforePlaceholderIsNotAVariable) {
-  LoadResult result = Load(R"(
+  LoadResult result = Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log", message_template = "total ${{ data.total }}" }]
-)");
+)x");
   ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
   EXPECT_EQ(std::get<LogAction>(result.config->observers[0].actions[0].spec).message_template.source(),
             "total ${{ data.total }}");

@@ -62,12 +62,12 @@ TEST(EnvExpand, EmptyValueIsAllowed) {
 }
 
 TEST(EnvExpand, InConfigStringsWithFileLocation) {
-  LoadResult result = testing::Load(R"(
+  LoadResult result = testing::Load(R"x(
 [[observers]]
 entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "log", message_template = "host ${HOSTNAME_X}" }]
-)");
+)x");
   Diagnostic error = testing::OnlyError(result);
   EXPECT_EQ(error.location.line, 5u);
   EXPECT_EQ(error.location.column, 53u);  // the '$' of ${HOSTNAME_X}

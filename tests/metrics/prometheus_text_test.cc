@@ -458,8 +458,7 @@ TEST(PrometheusTextTest, FormatsSpecialValues) {
 
 TEST(PrometheusTextTest, InfBucketEqualsCountAndBucketsAreCumulative) {
   Registry registry;
-  Histogram& histogram =
-      registry.AddHistogram("size_bytes", "Sizes.", {}, {10, 100, 1000}).Get();
+  Histogram& histogram = registry.AddHistogram("size_bytes", "Sizes.", {}, {10, 100, 1000}).Get();
   for (int i = 0; i < 2000; i += 7) histogram.Observe(static_cast<double>(i));
   const std::vector<FamilySnapshot> snapshot = registry.Snapshot();
   const std::vector<uint64_t>& counts = snapshot[0].series[0].cumulative_counts;
@@ -552,7 +551,8 @@ const std::vector<ExpectedFamily>& ProductFamilies() {
       {"fraiseql_observer_dedup_processing_skipped_total", MetricType::kCounter, {}},
       {"fraiseql_observer_action_executed_total", MetricType::kCounter, {"action_type"}},
       {"fraiseql_observer_action_duration_seconds", MetricType::kHistogram, {"action_type"}},
-      {"fraiseql_observer_action_errors_total", MetricType::kCounter,
+      {"fraiseql_observer_action_errors_total",
+       MetricType::kCounter,
        {"action_type", "error_type"}},
       {"fraiseql_observer_backlog_size", MetricType::kGauge, {}},
       {"fraiseql_observer_dlq_items", MetricType::kGauge, {}},
@@ -586,8 +586,8 @@ TEST(ProductFamiliesTest, AllAreInTheDefaultRegistryWithHelpAndType) {
   for (const ExpectedFamily& family : ProductFamilies()) {
     const std::string name(family.name);
     EXPECT_EQ(CountOccurrences(text, "# HELP " + name + " "), 1u) << name;
-    EXPECT_EQ(CountOccurrences(text, "# TYPE " + name + " " +
-                                         std::string(MetricTypeName(family.type)) + "\n"),
+    EXPECT_EQ(CountOccurrences(
+                  text, "# TYPE " + name + " " + std::string(MetricTypeName(family.type)) + "\n"),
               1u)
         << name;
   }
@@ -602,15 +602,29 @@ TEST(ProductFamiliesTest, AllAreInTheDefaultRegistryWithHelpAndType) {
 }
 
 TEST(ProductFamiliesTest, AccessorsHaveTheDocumentedShape) {
-  const std::vector<const FamilyBase*> accessors = {
-      &EventsProcessedTotal(),  &EventsFailedTotal(),     &EventsDeserializationFailuresTotal(),
-      &CacheHitsTotal(),        &CacheMissesTotal(),      &CacheEvictionsTotal(),
-      &DedupDetectedTotal(),    &DedupProcessingSkippedTotal(), &ActionExecutedTotal(),
-      &ActionDurationSeconds(), &ActionErrorsTotal(),     &BacklogSize(),
-      &DlqItems(),              &DlqOverflowTotal(),      &JobQueuedTotal(),
-      &JobExecutedTotal(),      &JobFailedTotal(),        &JobDurationSeconds(),
-      &JobRetryAttemptsTotal(), &JobQueueDepth(),         &JobDlqItems(),
-      &ConditionErrorsTotal(),  &ConfigReloadsTotal()};
+  const std::vector<const FamilyBase*> accessors = {&EventsProcessedTotal(),
+                                                    &EventsFailedTotal(),
+                                                    &EventsDeserializationFailuresTotal(),
+                                                    &CacheHitsTotal(),
+                                                    &CacheMissesTotal(),
+                                                    &CacheEvictionsTotal(),
+                                                    &DedupDetectedTotal(),
+                                                    &DedupProcessingSkippedTotal(),
+                                                    &ActionExecutedTotal(),
+                                                    &ActionDurationSeconds(),
+                                                    &ActionErrorsTotal(),
+                                                    &BacklogSize(),
+                                                    &DlqItems(),
+                                                    &DlqOverflowTotal(),
+                                                    &JobQueuedTotal(),
+                                                    &JobExecutedTotal(),
+                                                    &JobFailedTotal(),
+                                                    &JobDurationSeconds(),
+                                                    &JobRetryAttemptsTotal(),
+                                                    &JobQueueDepth(),
+                                                    &JobDlqItems(),
+                                                    &ConditionErrorsTotal(),
+                                                    &ConfigReloadsTotal()};
   const std::vector<ExpectedFamily>& expected = ProductFamilies();
   ASSERT_EQ(accessors.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {

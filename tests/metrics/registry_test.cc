@@ -198,7 +198,8 @@ TEST(RegistryTest, RedeclaringWithADifferentShapeIsAnError) {
   Registry registry;
   ASSERT_TRUE(registry.TryAddCounter("jobs_total", "Jobs.", {"action_type"}));
 
-  Result<CounterFamily*> other_help = registry.TryAddCounter("jobs_total", "Other.", {"action_type"});
+  Result<CounterFamily*> other_help =
+      registry.TryAddCounter("jobs_total", "Other.", {"action_type"});
   ASSERT_FALSE(other_help);
   EXPECT_EQ(other_help.error().code, ErrorCode::kInvalidArgument);
   EXPECT_THAT(other_help.error().message,
@@ -289,7 +290,9 @@ TEST(RegistryTest, PrivateRegistriesAreIndependent) {
   EXPECT_EQ(b.Snapshot()[0].series[0].value, 5.0);
 }
 
-TEST(RegistryTest, DefaultRegistryIsOneInstance) { EXPECT_EQ(&DefaultRegistry(), &DefaultRegistry()); }
+TEST(RegistryTest, DefaultRegistryIsOneInstance) {
+  EXPECT_EQ(&DefaultRegistry(), &DefaultRegistry());
+}
 
 // ---------------------------------------------------------------------------------------------
 // Concurrency (exact totals; TSan checks the rest)
@@ -332,8 +335,7 @@ TEST(ConcurrencyTest, GaugeIncrementsAndDecrementsCancelOut) {
 
 TEST(ConcurrencyTest, HistogramObservationsAreAllCounted) {
   Registry registry;
-  Histogram& histogram =
-      registry.AddHistogram("step_seconds", "Steps.", {}, {0.5, 1.5}).Get();
+  Histogram& histogram = registry.AddHistogram("step_seconds", "Steps.", {}, {0.5, 1.5}).Get();
   constexpr int kPerThread = 30'000;
   RunOnThreads([&histogram](int thread) {
     const double value = thread % 2 == 0 ? 0.5 : 2.0;
