@@ -1,11 +1,14 @@
 #include "condition/parser.h"
 
+#include <algorithm>
 #include <array>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "common/text.h"
-#include "condition/lexer.h"
 #include "condition/condition.h"
+#include "condition/lexer.h"
 
 namespace fraiseql::condition_internal {
 namespace {
