@@ -156,7 +156,7 @@ Result<EntityEvent> EventFromJson(const json& object) {
   std::string timestamp;
   FRAISEQL_ASSIGN_OR_RETURN(timestamp, in.RequiredString("timestamp"));
   auto parsed = ParseTimestamp(timestamp);
-  if (!parsed) return in.Fail("timestamp", parsed.error().message);
+  if (!parsed) return in.Fail("timestamp", "is invalid: " + parsed.error().message);
   event.timestamp = *parsed;
 
   FRAISEQL_ASSIGN_OR_RETURN(event.user_id, in.OptionalString("user_id"));

@@ -142,7 +142,7 @@ TEST(EventFromJsonTest, ErrorsNameTheField) {
             "event: field 'changes' must be an object of field -> {old, new}, or null");
   EXPECT_EQ(ErrorWith("timestamp", kErase), "event: field 'timestamp' is missing");
   EXPECT_EQ(ErrorWith("timestamp", "soon"),
-            "event: field 'timestamp' 'soon' is not an RFC 3339 or PostgreSQL timestamp");
+            "event: field 'timestamp' is invalid: 'soon' is not an RFC 3339 or PostgreSQL timestamp");
   EXPECT_EQ(ErrorWith("user_id", true), "event: field 'user_id' must be a string");
   EXPECT_EQ(ErrorWith("duration_ms", 1.5), "event: field 'duration_ms' must be an integer");
   EXPECT_EQ(ErrorWith("duration_ms", "12ms"), "event: field 'duration_ms' must be an integer");
