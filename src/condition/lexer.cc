@@ -12,7 +12,9 @@ namespace {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 // Field paths allow '-' inside names (FieldPath's grammar) and '.' between segments; the
 // anchor read unquoted values as runs of the same characters.
 bool IsWordChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '_' || c == '.' || c == '-'; }
@@ -135,7 +137,9 @@ class Lexer {
           EmitCompare(CompareOp::kLt, 1);
         }
         return true;
-      case '>': EmitCompare(next == '=' ? CompareOp::kGe : CompareOp::kGt, next == '=' ? 2 : 1); return true;
+      case '>':
+        EmitCompare(next == '=' ? CompareOp::kGe : CompareOp::kGt, next == '=' ? 2 : 1);
+        return true;
       default: break;
     }
     if (IsAlpha(c) || c == '_') return LexWord();

@@ -95,9 +95,11 @@ LoadResult LoadConfigString(std::string_view text, const std::string& file_name,
 LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options) {
   std::ifstream file(path, std::ios::binary);
   if (!file) {
+    Diagnostic cannot_open;
+    cannot_open.location.file = path;
+    cannot_open.message = "cannot open the config file: " + std::string(std::strerror(errno));
     LoadResult result;
-    result.diagnostics.push_back(
-        {Severity::kError, {path, 1, 1}, "cannot open the config file: " + std::string(std::strerror(errno))});
+    result.diagnostics.push_back(std::move(cannot_open));
     return result;
   }
   std::ostringstream text;

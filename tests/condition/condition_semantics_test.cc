@@ -33,7 +33,8 @@ TEST(ConditionNullTest, MissingFieldIsNull) {
 }
 
 TEST(ConditionNullTest, NullEqualsNullAndNothingElse) {
-  const EntityEvent event = MakeEvent(json{{"n", nullptr}, {"zero", 0}, {"empty", ""}, {"f", false}});
+  const EntityEvent event =
+      MakeEvent(json{{"n", nullptr}, {"zero", 0}, {"empty", ""}, {"f", false}});
   EXPECT_TRUE(Eval("n == null", event));
   EXPECT_TRUE(Eval("n == data.missing_too", event));
   EXPECT_TRUE(Eval("null == null", event));

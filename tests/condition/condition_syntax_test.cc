@@ -86,8 +86,8 @@ TEST(ConditionSyntaxTest, ErrorsInMultiLineConditions) {
 TEST(ConditionSyntaxTest, UnbalancedParentheses) {
   ExpectSyntaxError("(a == 1", "expected ')' to close the '(' at 1:1 after 1, found end of input",
                     1, 8);
-  ExpectSyntaxError("(a == 1 b", "expected AND, OR or ')' to close the '(' at 1:1 after 1, found 'b'",
-                    1, 9);
+  ExpectSyntaxError("(a == 1 b",
+                    "expected AND, OR or ')' to close the '(' at 1:1 after 1, found 'b'", 1, 9);
   ExpectSyntaxError("a == 1)", "unmatched ')'", 1, 7);
   ExpectSyntaxError("()", "expected an operand after '(', found ')'", 1, 2);
 }
@@ -177,7 +177,8 @@ TEST(ConditionLimitTest, SixtyFourParenthesesCompileAndSixtyFiveDoNot) {
 }
 
 TEST(ConditionLimitTest, SixtyFourNotsCompileAndSixtyFiveDoNot) {
-  EXPECT_EQ(*MustCompile(Nested(64, "!", "flag", "")).Evaluate(condition_test::MakeEvent({{"flag", true}})),
+  EXPECT_EQ(*MustCompile(Nested(64, "!", "flag", ""))
+                 .Evaluate(condition_test::MakeEvent({{"flag", true}})),
             true);
   ExpectSyntaxError(Nested(65, "NOT ", "flag", ""), "nesting is deeper than 64 levels", 1, 257);
 }

@@ -253,7 +253,8 @@ TEST(ConditionBareWordTest, BareWordComparedWithAFieldIsAStringWithAWarning) {
   EXPECT_NE(warning.message.find("quote"), std::string::npos) << warning.message;
   EXPECT_NE(warning.message.find("data.active"), std::string::npos) << warning.message;
   EXPECT_TRUE(*condition.Evaluate(MakeEvent(json{{"status", "active"}})));
-  EXPECT_FALSE(*condition.Evaluate(MakeEvent(json{{"status", "inactive"}, {"active", "inactive"}})));
+  EXPECT_FALSE(
+      *condition.Evaluate(MakeEvent(json{{"status", "inactive"}, {"active", "inactive"}})));
   EXPECT_EQ(condition.ToString(), "status == 'active'");
 }
 

@@ -48,7 +48,8 @@ TEST(ValueEqualTest, MixedNumericRepresentationsAreExact) {
   // 2^53 + 1 is not representable as a double; the double 2^53 must not equal it.
   EXPECT_FALSE(Equal(View(json(int64_t{9007199254740993})), View(json(9007199254740992.0))));
   // 2^64 as a double is one more than UINT64_MAX.
-  EXPECT_FALSE(Equal(View(json(uint64_t{18446744073709551615u})), View(json(18446744073709551616.0))));
+  EXPECT_FALSE(
+      Equal(View(json(uint64_t{18446744073709551615u})), View(json(18446744073709551616.0))));
   EXPECT_FALSE(Equal(View(json(int64_t{3})), View(json(3.5))));
 }
 
