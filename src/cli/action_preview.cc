@@ -13,9 +13,13 @@ class Preview {
  public:
   explicit Preview(const EntityEvent& event) : event_(event) {}
 
-  std::string Text(const Template& text_template) { return Keep(text_template.RenderText(event_)); }
+  std::string Text(const Template& text_template) {
+    if (text_template.sensitive()) return Secret::kRedacted;
+    return Keep(text_template.RenderText(event_));
+  }
 
   json JsonBody(const Template& body_template) {
+    if (body_template.sensitive()) return Secret::kRedacted;
     RenderResult rendered = body_template.RenderJsonBody(event_);
     std::string text = Keep(std::move(rendered));
     return json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -26,13 +30,18 @@ class Preview {
     return preview;
   }
 
+  std::string Glob(const Template& key_template) {
+    if (key_template.sensitive()) return Secret::kRedacted;
+    return Keep(key_template.RenderGlobEscaped(event_));
+  }
+
+ private:
   // Takes the text, and remembers the placeholders that did not resolve.
   std::string Keep(RenderResult rendered) {
     for (std::string& path : rendered.unresolved) unresolved_.push_back(std::move(path));
     return std::move(rendered.text);
   }
 
- private:
   const EntityEvent& event_;
   json unresolved_ = json::array();
 };
@@ -50,10 +59,10 @@ json PreviewWebhook(const WebhookAction& webhook, Preview& preview, const Entity
   } else {
     body = webhook.payload == WebhookAction::Payload::kData ? event.data : EventEnvelope(event);
   }
-  json out = {{"url", webhook.url}, {"method", webhook.method}, {"headers", headers}, {"body", body}};
+  json out = {{"url", webhook.url_from_environment ? Secret::kRedacted : webhook.url},
+              {"method", webhook.method}, {"headers", headers}, {"body", body}};
   if (!webhook.signing_secrets.empty()) {
-    static constexpr const char* kSchemes[] = {"standard", "fraiseql", "both"};
-    out["signature"] = {{"scheme", kSchemes[static_cast<int>(webhook.signature_scheme)]},
+    out["signature"] = {{"scheme", SignatureSchemeName(webhook.signature_scheme)},
                         {"keys", webhook.signing_secrets.size()}};
   }
   return out;
@@ -102,12 +111,11 @@ json PreviewAction(const ActionConfig& action, const EntityEvent& event) {
     }
     case ActionType::kLog: {
       const auto& log = std::get<LogAction>(action.spec);
-      static constexpr const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
-      out = {{"level", kLevels[static_cast<int>(log.level)]}, {"message", preview.Text(log.message_template)}};
+      out = {{"level", LogLevelName(log.level)}, {"message", preview.Text(log.message_template)}};
       break;
     }
     case ActionType::kCache:
-      out = {{"key_pattern", preview.Keep(std::get<CacheAction>(action.spec).key_pattern.RenderGlobEscaped(event))}};
+      out = {{"key_pattern", preview.Glob(std::get<CacheAction>(action.spec).key_pattern)}};
       break;
     case ActionType::kSearch:
     case ActionType::kSms:

@@ -63,8 +63,14 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
     return kExitUsage;
   }
 
-  if (validate_command->parsed()) return RunValidate(validate, out, err);
-  if (debug_command->parsed()) return RunDebugEvent(debug, out, err);
+  try {
+    if (validate_command->parsed()) return RunValidate(validate, out, err);
+    if (debug_command->parsed()) return RunDebugEvent(debug, out, err);
+  } catch (const std::exception& error) {
+    // A library threw on input we did not anticipate: report it rather than abort.
+    err << "fraiseql-observer: error: " << error.what() << "\n";
+    return kExitInvalidInput;
+  }
   err << app.help();
   return kExitUsage;
 }

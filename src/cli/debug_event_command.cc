@@ -11,7 +11,7 @@
 #include "cli/action_preview.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "cli/diagnostics_output.h"
+#include "cli/output.h"
 #include "common/clock.h"
 #include "config/config.h"
 #include "matcher/matcher.h"
@@ -120,15 +120,16 @@ void PrintText(const json& report, const LoadedEvent& loaded, const Config& conf
     if (!verdict["matched"].get<bool>()) out << ": " << verdict["reason"].get<std::string>();
     out << "\n";
     if (observer.condition) {
-      out << "  condition: " << observer.condition->source() << " -> "
-          << (verdict["condition_result"].is_null() ? "not evaluated" : verdict["condition_result"].dump())
+      out << "  condition: "
+          << (observer.condition_from_environment ? Secret::kRedacted : observer.condition->source()) << " -> "
+          << (verdict["condition_result"].is_null() ? "not evaluated" : DumpJson(verdict["condition_result"], -1))
           << "\n";
     }
     if (!verdict.contains("actions")) continue;
     for (const json& action : verdict["actions"]) {
       out << "  action " << action["index"].get<size_t>() << " (" << action["type"].get<std::string>()
           << ") would send:\n"
-          << Indent(action["rendered"].dump(2), "    ");
+          << Indent(DumpJson(action["rendered"]), "    ");
     }
   }
 }
@@ -160,7 +161,7 @@ int RunDebugEvent(const DebugEventOptions& options, std::ostream& out, std::ostr
   json report = {{"event", EventToJson(event)}, {"observers", std::move(observers)}};
 
   if (options.format == OutputFormat::kJson) {
-    out << report.dump(2) << "\n";
+    out << DumpJson(report) << "\n";
   } else {
     PrintText(report, *loaded, config, out);
   }

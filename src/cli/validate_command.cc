@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
-#include "cli/diagnostics_output.h"
+#include "cli/output.h"
 #include "config/config.h"
 
 namespace fraiseql::cli {
@@ -58,7 +58,7 @@ int RunValidate(const ValidateOptions& options, std::ostream& out, std::ostream&
       report["enabled_observers"] = enabled;
       report["actions"] = action_count;
     }
-    out << report.dump(2) << "\n";
+    out << DumpJson(report) << "\n";
     return result.ok() ? kExitOk : kExitInvalidInput;
   }
 

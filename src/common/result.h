@@ -45,7 +45,7 @@ struct Error {
   }
   static Error Internal(std::string message) { return {ErrorCode::kInternal, std::move(message), std::nullopt}; }
 
-  Error&& At(SourceLocation where) && {
+  Error At(SourceLocation where) && {
     location = std::move(where);
     return std::move(*this);
   }

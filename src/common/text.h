@@ -14,6 +14,10 @@ std::string ToUpperAscii(std::string_view text);
 std::string ToLowerAscii(std::string_view text);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
+// At most `max_bytes` of `text`, cut before a UTF-8 continuation byte, with "..." appended
+// when anything was cut. For echoing user input in messages.
+std::string TruncateUtf8(std::string_view text, size_t max_bytes);
+
 // Levenshtein distance, for "did you mean" suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);
 

@@ -52,8 +52,7 @@ bool HasRootPrefix(std::string_view word) {
 std::string Describe(const Token& token) {
   constexpr size_t kMaxLength = 40;
   if (token.kind == TokenKind::kEnd) return "end of input";
-  std::string text(token.lexeme.substr(0, kMaxLength));
-  if (token.lexeme.size() > kMaxLength) text += "...";
+  std::string text = TruncateUtf8(token.lexeme, kMaxLength);
   if (token.kind == TokenKind::kString || token.kind == TokenKind::kNumber) return text;
   return "'" + text + "'";
 }

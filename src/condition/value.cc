@@ -3,6 +3,8 @@
 #include <cmath>
 #include <compare>
 
+#include "common/text.h"
+
 namespace fraiseql::condition_internal {
 namespace {
 
@@ -254,8 +256,7 @@ std::string DescribeValue(const ValueView& value) {
       text = value.json->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       break;
   }
-  if (text.size() > kMaxLength) text = text.substr(0, kMaxLength) + "...";
-  return text;
+  return TruncateUtf8(text, kMaxLength);
 }
 
 }  // namespace fraiseql::condition_internal

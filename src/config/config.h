@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -28,6 +29,8 @@ namespace fraiseql {
 
 enum class ActionType { kWebhook, kSlack, kEmail, kDatabase, kLog, kCache, kSearch, kSms, kPush };
 std::string_view ActionTypeName(ActionType type);
+std::optional<ActionType> ParseActionType(std::string_view name);
+std::span<const std::string_view> AllActionTypeNames();
 
 // What happens to a delivery that failed for good.
 enum class FailurePolicy { kDlq, kLog, kAlert };
@@ -45,6 +48,7 @@ struct WebhookAction {
   enum class SignatureScheme { kStandard, kFraiseql, kBoth };
 
   std::string url;
+  bool url_from_environment = false;  // url_env or ${VAR}: shown as <redacted>
   std::string method = "POST";
   std::vector<HttpHeader> headers;
   std::optional<Template> body_template;
@@ -52,6 +56,8 @@ struct WebhookAction {
   std::vector<Secret> signing_secrets;  // several for key rotation: one signature each
   SignatureScheme signature_scheme = SignatureScheme::kBoth;
 };
+
+std::string_view SignatureSchemeName(WebhookAction::SignatureScheme scheme);
 
 struct SlackAction {
   Secret webhook_url;  // a Slack incoming-webhook URL is a credential
@@ -80,6 +86,8 @@ struct LogAction {
   Level level = Level::kInfo;
   Template message_template;
 };
+
+std::string_view LogLevelName(LogAction::Level level);
 
 struct CacheAction {
   Template key_pattern;  // rendered glob-escaped
@@ -139,6 +147,7 @@ struct ObserverConfig {
   std::string entity;  // a type name, or "*"
   EventKindSet event_kinds;
   std::optional<Condition> condition;
+  bool condition_from_environment = false;  // its source used ${VAR}: not echoed
   std::vector<ActionConfig> actions;
   RetryPolicy retry;
   FailurePolicy on_failure = FailurePolicy::kDlq;  // nothing is lost silently

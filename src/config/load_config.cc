@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -33,10 +34,39 @@ void CheckAcrossSections(const Config& config, LoadContext& context) {
 
 }  // namespace
 
-std::string_view ActionTypeName(ActionType type) {
-  static constexpr std::array<std::string_view, 9> kNames = {
-      "webhook", "slack", "email", "database", "log", "cache", "search", "sms", "push"};
-  return kNames[static_cast<size_t>(type)];
+namespace {
+// In ActionType order.
+constexpr std::array<std::string_view, 9> kActionTypeNames = {
+    "webhook", "slack", "email", "database", "log", "cache", "search", "sms", "push"};
+LoadResult FileError(const std::string& path, std::string message) {
+  Diagnostic error;
+  error.location.file = path;
+  error.message = std::move(message);
+  LoadResult result;
+  result.diagnostics.push_back(std::move(error));
+  return result;
+}
+
+}  // namespace
+
+std::string_view ActionTypeName(ActionType type) { return kActionTypeNames[static_cast<size_t>(type)]; }
+
+std::span<const std::string_view> AllActionTypeNames() { return kActionTypeNames; }
+
+std::optional<ActionType> ParseActionType(std::string_view name) {
+  const auto found = std::find(kActionTypeNames.begin(), kActionTypeNames.end(), name);
+  if (found == kActionTypeNames.end()) return std::nullopt;
+  return static_cast<ActionType>(found - kActionTypeNames.begin());
+}
+
+std::string_view SignatureSchemeName(WebhookAction::SignatureScheme scheme) {
+  static constexpr std::array<std::string_view, 3> kNames = {"standard", "fraiseql", "both"};
+  return kNames[static_cast<size_t>(scheme)];
+}
+
+std::string_view LogLevelName(LogAction::Level level) {
+  static constexpr std::array<std::string_view, 5> kNames = {"trace", "debug", "info", "warn", "error"};
+  return kNames[static_cast<size_t>(level)];
 }
 
 std::string_view FailurePolicyName(FailurePolicy policy) {
@@ -93,17 +123,15 @@ LoadResult LoadConfigString(std::string_view text, const std::string& file_name,
 }
 
 LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options) {
+  std::error_code ignored;
   std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    Diagnostic cannot_open;
-    cannot_open.location.file = path;
-    cannot_open.message = "cannot open the config file: " + std::string(std::strerror(errno));
-    LoadResult result;
-    result.diagnostics.push_back(std::move(cannot_open));
-    return result;
+  if (!file || std::filesystem::is_directory(path, ignored)) {
+    return FileError(path, "cannot open the config file: " +
+                               std::string(file ? "it is a directory" : std::strerror(errno)));
   }
   std::ostringstream text;
   text << file.rdbuf();
+  if (file.bad()) return FileError(path, "cannot read the config file: " + std::string(std::strerror(errno)));
   return LoadConfigString(text.str(), path, options);
 }
 

@@ -94,8 +94,8 @@ void ReadNats(TableReader& in, NatsConfig& out) {
       size_t comma = text.find(',', start);
       std::string url = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!url.starts_with("nats://") && !url.starts_with("tls://")) {
-        in.ErrorAt("url", "'" + in.section() + ".url': '" + url +
-                              "' must start with nats:// or tls:// (several URLs are separated by commas)");
+        in.ErrorAt("url", "'" + in.section() + ".url': " + Shown(url, urls->from_environment) +
+                              " must start with nats:// or tls:// (several URLs are separated by commas)");
       }
       out.urls.push_back(std::move(url));
       if (comma == std::string::npos) break;
@@ -232,8 +232,8 @@ SecurityConfig ReadSecurity(TableReader& in) {
   for (StringValue& range : in.StringList("allow_private_targets")) {
     if (!IsCidr(range.text)) {
       in.context().Error(in.context().Where(*range.node),
-                         "'[security].allow_private_targets': '" + range.text +
-                             "' is not a CIDR range such as \"127.0.0.0/8\" or \"::1/128\"");
+                         "'[security].allow_private_targets': " + Shown(range) +
+                             " is not a CIDR range such as \"127.0.0.0/8\" or \"::1/128\"");
     }
     out.allow_private_targets.push_back(std::move(range.text));
   }

@@ -14,15 +14,13 @@
 
 namespace fraiseql {
 
-using std::chrono::milliseconds;
-
 // [database]: where the change log lives and how it is read.
 struct DatabaseConfig {
   std::optional<Secret> url;  // url / url_env; else DATABASE_URL at run time
   std::string listener_id = "default";
   std::string change_log_table = "core.tb_entity_change_log";
   uint32_t batch_size = 1000;
-  milliseconds poll_interval{1000};  // fallback when no NOTIFY arrives
+  std::chrono::milliseconds poll_interval{1000};  // fallback when no NOTIFY arrives
   uint32_t pool_size = 4;
   bool synchronous_commit = true;  // off is safe (a lost commit replays) and faster
 };
@@ -35,11 +33,11 @@ struct PerformanceConfig {
   bool enable_caching = false;
   bool enable_concurrent = true;
   uint32_t max_concurrent_actions = 10;
-  milliseconds concurrent_timeout{30000};
+  std::chrono::milliseconds concurrent_timeout{30000};
   uint32_t max_concurrency = 50;
   uint32_t channel_capacity = 1000;
   uint32_t backlog_alert_threshold = 500;
-  milliseconds shutdown_timeout{30000};
+  std::chrono::milliseconds shutdown_timeout{30000};
 };
 
 // [redis]: dedup store and result cache.
@@ -77,7 +75,7 @@ struct BridgeConfig {
   uint32_t backlog_alert_threshold = 500;
   uint32_t channel_capacity = 1000;
   uint32_t max_concurrency = 10;
-  milliseconds shutdown_timeout{30000};
+  std::chrono::milliseconds shutdown_timeout{30000};
 };
 
 // [transport]: where events travel between reading and executing.
@@ -97,10 +95,10 @@ struct JobQueueConfig {
   uint32_t batch_timeout_secs = 5;
   uint32_t max_retries = 5;
   uint32_t worker_concurrency = 10;
-  milliseconds poll_interval{1000};
-  milliseconds initial_delay{100};
-  milliseconds max_delay{30000};
-  milliseconds lock_timeout{60000};  // a claim expires after this; its job is claimable again
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds initial_delay{100};
+  std::chrono::milliseconds max_delay{30000};
+  std::chrono::milliseconds lock_timeout{60000};  // a claim expires after this; its job is claimable again
 };
 
 // [elasticsearch]: the search action and event indexing.
@@ -129,7 +127,7 @@ struct EmailConfig {
   std::optional<Secret> username;
   std::optional<Secret> password;
   std::string from;
-  milliseconds timeout{30000};
+  std::chrono::milliseconds timeout{30000};
 };
 
 // [security]
@@ -145,12 +143,12 @@ struct CircuitBreakerSettings {
   uint32_t window_size = 20;
   uint32_t minimum_calls = 10;
   double failure_rate_threshold = 50.0;  // percent
-  milliseconds slow_call_duration{10000};
+  std::chrono::milliseconds slow_call_duration{10000};
   double slow_call_rate_threshold = 100.0;  // percent
-  milliseconds wait_in_open{30000};
-  milliseconds max_wait_in_open{300000};
+  std::chrono::milliseconds wait_in_open{30000};
+  std::chrono::milliseconds max_wait_in_open{300000};
   uint32_t permitted_calls_in_half_open = 3;
-  milliseconds max_wait_in_half_open{0};  // 0: wait for the permitted calls indefinitely
+  std::chrono::milliseconds max_wait_in_half_open{0};  // 0: wait for the permitted calls indefinitely
 };
 
 }  // namespace fraiseql

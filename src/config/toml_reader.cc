@@ -28,6 +28,7 @@ std::string_view TypeName(const toml::node& node) {
 std::optional<std::chrono::milliseconds> ParseDurationText(std::string_view text) {
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  // At most 12 digits: 10^12 hours still fits in int64 milliseconds.
   if (digits == 0 || digits > 12) return std::nullopt;
   const int64_t amount = std::stoll(std::string(text.substr(0, digits)));
   const std::string_view unit = text.substr(digits);
@@ -104,6 +105,12 @@ SourceLocation LoadContext::WhereInString(const toml::node& node,
   }
   return out;
 }
+
+std::string Shown(std::string_view text, bool from_environment) {
+  return from_environment ? "(a value from the environment)" : "\"" + std::string(text) + "\"";
+}
+
+std::string Shown(const StringValue& value) { return Shown(value.text, value.from_environment); }
 
 TableReader::TableReader(const toml::table& table, std::string section, LoadContext& context)
     : table_(table), section_(std::move(section)), context_(context) {}
@@ -247,11 +254,15 @@ std::chrono::milliseconds TableReader::Duration(std::string_view key,
                                                 std::chrono::milliseconds fallback) {
   const toml::node* node = Node(key);
   if (!node) return fallback;
-  if (node->is_integer() && node->as_integer()->get() >= 0) {
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1000 / 3600;  // ~81 years: far beyond any sane timeout
+  if (node->is_integer() && node->as_integer()->get() >= 0 && node->as_integer()->get() <= kMaxSeconds) {
     return std::chrono::seconds(node->as_integer()->get());
   }
   if (node->is_string()) {
-    if (auto duration = ParseDurationText(node->as_string()->get())) return *duration;
+    if (auto duration = ParseDurationText(node->as_string()->get());
+        duration && *duration <= std::chrono::seconds(kMaxSeconds)) {
+      return *duration;
+    }
   }
   context_.Error(context_.Where(*node), "'" + Qualified(key) +
                                             "' must be a duration such as \"30s\", \"500ms\", "
@@ -270,9 +281,9 @@ size_t TableReader::Choice(std::string_view key, std::initializer_list<std::stri
   }
   std::string list;
   for (std::string_view choice : choices) list += (list.empty() ? "" : ", ") + std::string(choice);
-  std::string message = "'" + Qualified(key) + "' is \"" + value->text + "\"; expected one of " + list;
+  std::string message = "'" + Qualified(key) + "' is " + Shown(*value) + "; expected one of " + list;
   const std::vector<std::string_view> candidates(choices);
-  if (auto suggestion = ClosestMatch(value->text, candidates)) {
+  if (auto suggestion = ClosestMatch(value->text, candidates); suggestion && !value->from_environment) {
     message += " (did you mean \"" + *suggestion + "\"?)";
   }
   context_.Error(context_.Where(*value->node), std::move(message));
@@ -294,14 +305,18 @@ std::optional<StringValue> TableReader::ValueOrEnv(std::string_view key, std::st
     return literal;
   }
   if (!variable_name) return std::nullopt;
-  std::optional<std::string> value = context_.env()(variable_name->text);
+  return ResolveEnvName(*variable_name, env_key);
+}
+
+std::optional<StringValue> TableReader::ResolveEnvName(const StringValue& name, std::string_view env_key) {
+  std::optional<std::string> value = context_.env()(name.text);
   if (!value || value->empty()) {
-    context_.Error(context_.Where(*variable_name->node),
-                   "environment variable '" + variable_name->text + "' named by '" +
-                       Qualified(env_key) + "' is " + (value ? "empty" : "not set"));
+    context_.Error(context_.Where(*name.node), "environment variable '" + name.text + "' named by '" +
+                                                   Qualified(env_key) + "' is " +
+                                                   (value ? "empty" : "not set"));
     return std::nullopt;
   }
-  return StringValue{std::move(*value), true, variable_name->node};
+  return StringValue{std::move(*value), true, name.node};
 }
 
 const toml::table* TableReader::Table(std::string_view key) {
@@ -316,7 +331,23 @@ const toml::table* TableReader::Table(std::string_view key) {
 
 nlohmann::json TableReader::Json(std::string_view key) {
   const toml::node* node = Node(key);
-  return node ? TomlToJson(*node) : nlohmann::json();
+  if (!node) return nullptr;
+  nlohmann::json value = TomlToJson(*node);
+  ExpandJsonStrings(value, key);
+  return value;
+}
+
+void TableReader::ExpandJsonStrings(nlohmann::json& value, std::string_view key) {
+  if (value.is_string()) {
+    Result<Expanded> expanded = ExpandEnv(value.get_ref<const std::string&>(), context_.env());
+    if (!expanded) {
+      ErrorAt(key, "'" + Qualified(key) + "': " + expanded.error().message);
+    } else {
+      value = std::move(expanded->text);
+    }
+  } else if (value.is_structured()) {
+    for (nlohmann::json& element : value) ExpandJsonStrings(element, key);
+  }
 }
 
 void TableReader::Finish() {

@@ -25,6 +25,9 @@ namespace fraiseql::config_internal {
 class LoadContext {
  public:
   LoadContext(std::string file_name, std::string_view text, EnvLookup env);
+  // lines_ points into text_: never copied or moved.
+  LoadContext(const LoadContext&) = delete;
+  LoadContext& operator=(const LoadContext&) = delete;
 
   void Error(const SourceLocation& where, std::string message);
   void Warning(const SourceLocation& where, std::string message);
@@ -56,6 +59,11 @@ struct StringValue {
   bool from_environment = false;  // came (partly) from a variable: treat as sensitive
   const toml::node* node = nullptr;
 };
+
+// How a value is quoted in a message: `"text"`, or a placeholder when it came from the
+// environment, so an error never echoes a secret.
+std::string Shown(const StringValue& value);
+std::string Shown(std::string_view text, bool from_environment);
 
 class TableReader {
  public:
@@ -94,8 +102,12 @@ class TableReader {
   // `key` (a literal, ${VAR} allowed) or `key_env` (names a variable that must be set).
   // Both given is an error. Returns the value and whether it came from the environment.
   std::optional<StringValue> ValueOrEnv(std::string_view key, std::string_view env_key);
+  // The value of the variable that `name` (read from `env_key`) names; an error when it is not
+  // set or empty.
+  std::optional<StringValue> ResolveEnvName(const StringValue& name, std::string_view env_key);
   const toml::table* Table(std::string_view key);
-  nlohmann::json Json(std::string_view key);  // any TOML value as JSON; null when absent
+  // Any TOML value as JSON, with ${VAR} expanded in its strings; null when absent.
+  nlohmann::json Json(std::string_view key);
 
   void ErrorAt(std::string_view key, std::string message);
   void Error(std::string message);
@@ -105,6 +117,7 @@ class TableReader {
   void Finish();
 
  private:
+  void ExpandJsonStrings(nlohmann::json& value, std::string_view key);
   void Expect(const toml::node& node, std::string_view key, std::string_view what);
   std::string Qualified(std::string_view key) const;
 

@@ -87,24 +87,16 @@ class FieldReader {
 
 }  // namespace
 
+// The full form is the envelope plus the metadata fields.
 json EventToJson(const EntityEvent& event) {
-  return json{
-      {"id", event.id},
-      {"event_type", EventKindName(event.event_type)},
-      {"entity_type", event.entity_type},
-      {"entity_id", event.entity_id},
-      {"data", event.data},
-      {"changes", event.changes},
-      {"user_id", OptionalToJson(event.user_id)},
-      {"tenant_id", OptionalToJson(event.tenant_id)},
-      {"timestamp", FormatTimestamp(event.timestamp)},
-      {"duration_ms", OptionalToJson(event.duration_ms)},
-      {"seq", OptionalToJson(event.seq)},
-      {"actor_type", OptionalToJson(event.actor_type)},
-      {"acting_for", OptionalToJson(event.acting_for)},
-      {"schema_version", OptionalToJson(event.schema_version)},
-      {"cdc_source", OptionalToJson(event.cdc_source)},
-  };
+  json out = EventEnvelope(event);
+  out["duration_ms"] = OptionalToJson(event.duration_ms);
+  out["seq"] = OptionalToJson(event.seq);
+  out["actor_type"] = OptionalToJson(event.actor_type);
+  out["acting_for"] = OptionalToJson(event.acting_for);
+  out["schema_version"] = OptionalToJson(event.schema_version);
+  out["cdc_source"] = OptionalToJson(event.cdc_source);
+  return out;
 }
 
 json EventEnvelope(const EntityEvent& event) {

@@ -68,44 +68,27 @@ std::string FormatPrometheusValue(double value) {
   return std::string(buffer, result.ptr);
 }
 
-std::string EscapeLabelValue(std::string_view value) {
+// The format escapes backslash and newline everywhere, and double quotes in label values only.
+std::string Escape(std::string_view text, bool escape_quotes) {
   std::string escaped;
-  escaped.reserve(value.size());
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        escaped += "\\\\";
-        break;
-      case '"':
-        escaped += "\\\"";
-        break;
-      case '\n':
-        escaped += "\\n";
-        break;
-      default:
-        escaped += c;
+  escaped.reserve(text.size());
+  for (const char c : text) {
+    if (c == '\\') {
+      escaped += "\\\\";
+    } else if (c == '\n') {
+      escaped += "\\n";
+    } else if (c == '"' && escape_quotes) {
+      escaped += "\\\"";
+    } else {
+      escaped += c;
     }
   }
   return escaped;
 }
 
-std::string EscapeHelp(std::string_view help) {
-  std::string escaped;
-  escaped.reserve(help.size());
-  for (const char c : help) {
-    switch (c) {
-      case '\\':
-        escaped += "\\\\";
-        break;
-      case '\n':
-        escaped += "\\n";
-        break;
-      default:
-        escaped += c;
-    }
-  }
-  return escaped;
-}
+std::string EscapeLabelValue(std::string_view value) { return Escape(value, /*escape_quotes=*/true); }
+
+std::string EscapeHelp(std::string_view help) { return Escape(help, /*escape_quotes=*/false); }
 
 std::string RenderPrometheusText(std::span<const FamilySnapshot> families) {
   std::string out;

@@ -38,6 +38,10 @@ class Template {
   RenderResult RenderJsonBody(const EntityEvent& event) const;
 
   const std::string& source() const { return source_; }
+  // Set when the source holds values from the environment (${VAR}): previews and logs show
+  // the template's output as <redacted>.
+  void set_sensitive(bool sensitive) { sensitive_ = sensitive; }
+  bool sensitive() const { return sensitive_; }
   const std::vector<Diagnostic>& invalid_placeholders() const { return invalid_; }
   bool has_placeholders() const;
 
@@ -54,6 +58,7 @@ class Template {
 
   RenderResult Render(const EntityEvent& event, ValueAppender append) const;
 
+  bool sensitive_ = false;
   std::string source_;
   std::vector<Part> parts_;
   std::vector<Diagnostic> invalid_;

@@ -149,6 +149,35 @@ TEST(DebugEvent, TextOutputForAPerson) {
   EXPECT_THAT(run.out, HasSubstr("action 0 (email) would send:"));
 }
 
+TEST(DebugEvent, EnvironmentDerivedUrlsAndTemplatesAreRedacted) {
+  setenv("FRAISEQL_TEST_HOOK", "https://example.com/hook?token=s3cr3t", 1);
+  setenv("FRAISEQL_TEST_KEY", "k3y", 1);
+  const std::string config = WriteTempFile("env.toml", R"x(
+[[observers]]
+entity = "Order"
+event_type = "INSERT"
+actions = [{ type = "webhook", url_env = "FRAISEQL_TEST_HOOK", body_template = '{"key": "${FRAISEQL_TEST_KEY}"}' }]
+)x");
+  for (const char* format : {"json", "text"}) {
+    testing::CliRun run = RunCli({"debug-event", "--config", config, "--event",
+                                  ExamplePath("events/order-created.json"), "--format", format});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(run.out, Not(HasSubstr("s3cr3t"))) << format;
+    EXPECT_THAT(run.out, Not(HasSubstr("k3y"))) << format;
+    EXPECT_THAT(run.out, HasSubstr("<redacted>")) << format;
+  }
+}
+
+TEST(DebugEvent, InvalidUtf8InTheEventDoesNotCrash) {
+  const std::string event = WriteTempFile("utf8.json", "{\"id\": \"c1a2b3c4-d5e6-4f70-8192-a3b4c5d6e7f8\", "
+      "\"event_type\": \"INSERT\", \"entity_type\": \"Order\", \"entity_id\": "
+      "\"0b6e2f3c-8d4a-4f7e-b1a2-9c3d5e7f1a2b\", \"timestamp\": \"2026-11-29T12:00:00Z\", "
+      "\"data\": {\"number\": \"\xc3\"}}");
+  testing::CliRun run = RunCli({"debug-event", "--config", ExamplePath("observers.toml"), "--event", event});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_THAT(run.err, HasSubstr("error"));
+}
+
 TEST(DebugEvent, InvalidJsonIsLocated) {
   const std::string event = WriteTempFile("bad.json", "{\n  \"id\": \"x\",\n  oops\n}\n");
   testing::CliRun run = RunCli({"debug-event", "--config", ExamplePath("observers.toml"), "--event", event});

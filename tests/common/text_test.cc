@@ -73,3 +73,19 @@ TEST(ClosestMatchTest, FirstOfEquallyCloseCandidatesWins) {
 
 }  // namespace
 }  // namespace fraiseql
+
+namespace fraiseql {
+namespace {
+
+TEST(TruncateUtf8, ShortTextIsUnchanged) { EXPECT_EQ(TruncateUtf8("abc", 5), "abc"); }
+
+TEST(TruncateUtf8, CutsAtByteLimitWithEllipsis) { EXPECT_EQ(TruncateUtf8("abcdef", 3), "abc..."); }
+
+TEST(TruncateUtf8, NeverSplitsACharacter) {
+  // "é" is two bytes (C3 A9); a cut after 2 bytes of "aé" would split it.
+  EXPECT_EQ(TruncateUtf8("a\xc3\xa9z", 2), "a...");
+  EXPECT_EQ(TruncateUtf8("a\xc3\xa9z", 3), "a\xc3\xa9...");
+}
+
+}  // namespace
+}  // namespace fraiseql

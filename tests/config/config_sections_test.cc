@@ -59,6 +59,13 @@ TEST(ConfigSections, DurationUnits) {
   EXPECT_THAT(OnlyError(bad).message, HasSubstr("must be a duration such as \"30s\""));
 }
 
+TEST(ConfigSections, HugeDurationsAreRejectedNotOverflowed) {
+  for (const char* value : {"9223372036854775807", "\"999999999999h\""}) {
+    LoadResult result = LoadSection(std::string("[performance]\nshutdown_timeout = ") + value + "\n");
+    EXPECT_THAT(OnlyError(result).message, HasSubstr("must be a duration")) << value;
+  }
+}
+
 TEST(ConfigSections, PerTargetCapAboveGlobalCapIsAnError) {
   LoadResult result = LoadSection("[performance]\nmax_in_flight = 10\nmax_in_flight_per_target = 11\n");
   EXPECT_THAT(OnlyError(result).message, HasSubstr("exceeds 'max_in_flight' (10)"));
@@ -150,7 +157,7 @@ TEST(ConfigSections, SecurityAllowListMustBeCidrs) {
   EXPECT_EQ(good.config->security.allow_private_targets.size(), 2u);
   LoadResult bad = LoadSection("[security]\nallow_private_targets = [\"127.0.0.1\", \"10.0.0.0/33\"]\n");
   EXPECT_EQ(bad.error_count(), 2u) << AllDiagnostics(bad);
-  EXPECT_THAT(AllDiagnostics(bad), HasSubstr("'127.0.0.1' is not a CIDR range"));
+  EXPECT_THAT(AllDiagnostics(bad), HasSubstr("\"127.0.0.1\" is not a CIDR range"));
 }
 
 TEST(ConfigSections, CircuitBreakerRules) {

@@ -5,6 +5,7 @@ namespace fraiseql {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::AllDiagnostics;
 using testing::kMinimalObserver;
 using testing::Load;
@@ -492,7 +493,7 @@ entity = "Order"
 event_type = "INSERT"
 actions = [{ type = "email", to = "not-an-address", subject = "s", body_template = "b" }]
 )x");
-  EXPECT_THAT(AllDiagnostics(result), HasSubstr("'not-an-address' is not an email address"));
+  EXPECT_THAT(AllDiagnostics(result), HasSubstr("\"not-an-address\" is not an email address"));
 }
 
 TEST(ConfigActions, DatabaseFunctionNameIsValidated) {
@@ -608,6 +609,59 @@ TEST(ConfigFile, MissingFileIsReported) {
   Diagnostic error = OnlyError(result);
   EXPECT_EQ(error.location.file, "/nonexistent/observer.toml");
   EXPECT_THAT(error.message, HasSubstr("cannot open the config file"));
+}
+
+TEST(ConfigFile, DirectoryIsNotAConfig) {
+  LoadResult result = LoadConfigFile(::testing::TempDir());
+  EXPECT_THAT(OnlyError(result).message, HasSubstr("it is a directory"));
+}
+
+TEST(ConfigSecrets, ValuesFromTheEnvironmentAreNotEchoedInErrors) {
+  LoadResult result = Load(R"x(
+[[observers]]
+entity = "Order"
+event_type = "INSERT"
+actions = [{ type = "webhook", url_env = "HOOK", method = "${METHOD}" }]
+)x",
+                           {{"HOOK", "ftp://user:hunter2@example.com"}, {"METHOD", "hunter3"}});
+  const std::string text = AllDiagnostics(result);
+  EXPECT_EQ(result.error_count(), 2u) << text;
+  EXPECT_THAT(text, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(text, Not(HasSubstr("hunter3")));
+  EXPECT_THAT(text, HasSubstr("(a value from the environment)"));
+}
+
+TEST(ConfigSecrets, EnvironmentDerivedFieldsAreFlagged) {
+  LoadResult result = Load(R"x(
+[[observers]]
+entity = "Order"
+event_type = "INSERT"
+condition = "status == '${WANTED}'"
+actions = [{ type = "webhook", url_env = "HOOK", body_template = '{"key": "${KEY}"}' },
+           { type = "webhook", url = "https://plain.example.com" }]
+)x",
+                           {{"HOOK", "https://example.com/t0k3n"}, {"KEY", "k"}, {"WANTED", "paid"}});
+  ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
+  const ObserverConfig& observer = result.config->observers[0];
+  EXPECT_TRUE(observer.condition_from_environment);
+  const auto& from_env = std::get<WebhookAction>(observer.actions[0].spec);
+  EXPECT_TRUE(from_env.url_from_environment);
+  EXPECT_TRUE(from_env.body_template->sensitive());
+  const auto& plain = std::get<WebhookAction>(observer.actions[1].spec);
+  EXPECT_FALSE(plain.url_from_environment);
+}
+
+TEST(ConfigActions, ParamsExpandVariables) {
+  LoadResult result = Load(R"x(
+[[observers]]
+entity = "Order"
+event_type = "INSERT"
+actions = [{ type = "database", function_name = "f", params = { region = "${REGION}", list = ["${REGION}"] } }]
+)x",
+                           {{"REGION", "eu"}});
+  ASSERT_TRUE(result.ok()) << AllDiagnostics(result);
+  EXPECT_EQ(std::get<DatabaseAction>(result.config->observers[0].actions[0].spec).params,
+            (nlohmann::json{{"region", "eu"}, {"list", {"eu"}}}));
 }
 
 TEST(ConfigFile, ObserversMustBeTables) {

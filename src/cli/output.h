@@ -1,4 +1,5 @@
-// Printing diagnostics the way compilers do (`file:line:col: error: ...`) or as JSON.
+// What the subcommands print: diagnostics the way compilers do (`file:line:col: error: ...`)
+// or as JSON, and JSON that never throws on invalid UTF-8 (it is replaced by U+FFFD).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -25,6 +26,10 @@ inline nlohmann::json DiagnosticsToJson(const std::vector<Diagnostic>& diagnosti
                     {"message", d.message}});
   }
   return list;
+}
+
+inline std::string DumpJson(const nlohmann::json& value, int indent = 2) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace fraiseql::cli
