@@ -7,6 +7,7 @@
 
 #include "event/entity_event.h"
 #include "template/template.h"
+#include "testing/event_builder.h"
 
 namespace fraiseql {
 namespace {
@@ -26,12 +27,7 @@ constexpr std::string_view kSlackMessage =
     "Event {{ event.id }} at {{ event.timestamp }} by {{ event.user_id }}";
 
 EntityEvent OrderEvent() {
-  EntityEvent event;
-  event.id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-  event.event_type = EventKind::kUpdate;
-  event.entity_type = "Order";
-  event.entity_id = "550e8400-e29b-41d4-a716-446655440000";
-  event.data = nlohmann::json::parse(R"({
+  return testing::MakeOrderUpdate(nlohmann::json::parse(R"({
     "id": "550e8400-e29b-41d4-a716-446655440000",
     "number": "ORD-2026-001234",
     "status": "shipped",
@@ -54,12 +50,9 @@ EntityEvent OrderEvent() {
     "warehouse": "LYS-2",
     "priority": 2,
     "gift": false
-  })");
-  event.changes = nlohmann::json::parse(R"({"status": {"old": "paid", "new": "shipped"}})");
-  event.user_id = "u-7";
-  event.tenant_id = "t-1";
-  event.timestamp = *ParseTimestamp("2026-11-29T12:00:00Z");
-  return event;
+  })"),
+                                  nlohmann::json::parse(R"({"status": {"old": "paid", "new": "shipped"}})"),
+                                  "2026-11-29T12:00:00Z");
 }
 
 void BM_RenderJsonBody(benchmark::State& state) {

@@ -1,6 +1,7 @@
 // Tests for templates: placeholder syntax, path roots, the three renderings' value encodings,
 // JSON-body fallback, unresolved and invalid placeholders.
 #include "template/template.h"
+#include "testing/event_builder.h"
 
 #include <string>
 
@@ -17,22 +18,13 @@ using ::testing::IsEmpty;
 using json = nlohmann::json;
 
 EntityEvent OrderEvent() {
-  EntityEvent event;
-  event.id = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
-  event.event_type = EventKind::kUpdate;
-  event.entity_type = "Order";
-  event.entity_id = "550e8400-e29b-41d4-a716-446655440000";
-  event.data = json::parse(R"({
+  return testing::MakeOrderUpdate(json::parse(R"({
     "id": "ord-1001", "total": 150, "status": "shipped", "customer_id": "c-42",
     "customer": {"email": "ann@example.com", "name": "Ann"},
     "items": [{"sku": "SKU-1", "qty": 2}, {"sku": "SKU-2", "qty": 1}],
     "paid": true, "note": null, "price": 12.5
-  })");
-  event.changes = json::parse(R"({"status": {"old": "pending", "new": "shipped"}})");
-  event.user_id = "u-7";
-  event.tenant_id = "t-1";
-  event.timestamp = *ParseTimestamp("2026-11-29T12:00:00.5Z");
-  return event;
+  })"),
+                                  json::parse(R"({"status": {"old": "pending", "new": "shipped"}})"));
 }
 
 // An event whose data holds one field, `v`.
