@@ -3,8 +3,10 @@
 // send. No side effects.
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -57,37 +59,63 @@ bool Contains(const std::vector<const ObserverConfig*>& list, const ObserverConf
   return std::find(list.begin(), list.end(), observer) != list.end();
 }
 
-// One observer's verdict, in the JSON shape of the contract.
-json Verdict(const ObserverConfig& observer, bool candidate, const EntityEvent& event) {
-  json out = {{"name", observer.name}, {"matched", false}, {"condition_result", nullptr}};
+struct ActionPreviewEntry {
+  size_t index = 0;
+  ActionType type = ActionType::kLog;
+  json rendered;
+};
+
+// What the dry run decided for one observer; rendered as JSON or as text.
+struct ObserverVerdict {
+  const ObserverConfig* observer = nullptr;
+  bool matched = false;
+  std::string reason;
+  std::optional<bool> condition_result;  // nullopt: no condition, not evaluated, or an error
+  std::vector<ActionPreviewEntry> actions;
+};
+
+ObserverVerdict Judge(const ObserverConfig& observer, bool candidate, const EntityEvent& event) {
+  ObserverVerdict verdict{&observer, false, "", std::nullopt, {}};
   if (!candidate) {
-    out["reason"] = !observer.enabled                          ? "disabled"
-                    : !observer.MatchesEntity(event.entity_type) ? "entity mismatch"
-                                                                 : "event kind mismatch";
-    return out;
+    verdict.reason = !observer.enabled                          ? "disabled"
+                     : !observer.MatchesEntity(event.entity_type) ? "entity mismatch"
+                                                                  : "event kind mismatch";
+    return verdict;
   }
   if (observer.condition) {
     Result<bool> result = observer.condition->Evaluate(event);
     if (!result) {
-      out["reason"] = "condition error: " + result.error().message;
-      return out;
+      verdict.reason = "condition error: " + result.error().message;
+      return verdict;
     }
-    out["condition_result"] = *result;
+    verdict.condition_result = *result;
     if (!*result) {
-      out["reason"] = "condition false";
-      return out;
+      verdict.reason = "condition false";
+      return verdict;
     }
   }
-  out["matched"] = true;
-  out["reason"] = "ok";
-  json actions = json::array();
+  verdict.matched = true;
+  verdict.reason = "ok";
   for (size_t i = 0; i < observer.actions.size(); ++i) {
     const ActionConfig& action = observer.actions[i];
-    actions.push_back({{"index", i},
-                       {"type", ActionTypeName(action.type)},
-                       {"rendered", PreviewAction(action, event)}});
+    verdict.actions.push_back({i, action.type, PreviewAction(action, event)});
   }
-  out["actions"] = std::move(actions);
+  return verdict;
+}
+
+// The JSON shape of the command's contract (docs/cli.md).
+json ToJson(const ObserverVerdict& verdict) {
+  json out = {{"name", verdict.observer->name},
+              {"matched", verdict.matched},
+              {"reason", verdict.reason},
+              {"condition_result", verdict.condition_result ? json(*verdict.condition_result) : json()}};
+  if (verdict.matched) {
+    json actions = json::array();
+    for (const ActionPreviewEntry& action : verdict.actions) {
+      actions.push_back({{"index", action.index}, {"type", ActionTypeName(action.type)}, {"rendered", action.rendered}});
+    }
+    out["actions"] = std::move(actions);
+  }
   return out;
 }
 
@@ -103,35 +131,35 @@ std::string Indent(const std::string& text, const std::string& prefix) {
   return out;
 }
 
-void PrintText(const json& report, const LoadedEvent& loaded, const Config& config, std::ostream& out) {
+void PrintVerdict(const ObserverVerdict& verdict, std::ostream& out) {
+  const ObserverConfig& observer = *verdict.observer;
+  out << "\n" << (verdict.matched ? "MATCH " : "skip  ") << observer.name << " (" << observer.entity
+      << " " << observer.event_kinds.ToString() << ")";
+  if (!verdict.matched) out << ": " << verdict.reason;
+  out << "\n";
+  if (observer.condition) {
+    out << "  condition: "
+        << (observer.condition_from_environment ? Secret::kRedacted : observer.condition->source())
+        << " -> "
+        << (verdict.condition_result ? (*verdict.condition_result ? "true" : "false") : "not evaluated")
+        << "\n";
+  }
+  for (const ActionPreviewEntry& action : verdict.actions) {
+    out << "  action " << action.index << " (" << ActionTypeName(action.type) << ") would send:\n"
+        << Indent(DumpJson(action.rendered), "    ");
+  }
+}
+
+void PrintText(const std::vector<ObserverVerdict>& verdicts, const LoadedEvent& loaded, std::ostream& out) {
   const EntityEvent& event = loaded.event;
   out << "Event " << event.id << ": " << EventKindName(event.event_type) << " " << event.entity_type
       << " " << event.entity_id;
   if (loaded.row_pk) out << " (from change-log row " << *loaded.row_pk << ")";
   out << "\n";
-  size_t matched = 0;
-  for (const json& observer : report["observers"]) if (observer["matched"].get<bool>()) ++matched;
-  out << matched << " of " << config.observers.size() << " observers matched\n";
-  size_t index = 0;
-  for (const json& verdict : report["observers"]) {
-    const ObserverConfig& observer = config.observers[index++];
-    out << "\n" << (verdict["matched"].get<bool>() ? "MATCH " : "skip  ") << observer.name << " ("
-        << observer.entity << " " << observer.event_kinds.ToString() << ")";
-    if (!verdict["matched"].get<bool>()) out << ": " << verdict["reason"].get<std::string>();
-    out << "\n";
-    if (observer.condition) {
-      out << "  condition: "
-          << (observer.condition_from_environment ? Secret::kRedacted : observer.condition->source()) << " -> "
-          << (verdict["condition_result"].is_null() ? "not evaluated" : DumpJson(verdict["condition_result"], -1))
-          << "\n";
-    }
-    if (!verdict.contains("actions")) continue;
-    for (const json& action : verdict["actions"]) {
-      out << "  action " << action["index"].get<size_t>() << " (" << action["type"].get<std::string>()
-          << ") would send:\n"
-          << Indent(DumpJson(action["rendered"]), "    ");
-    }
-  }
+  const auto matched = std::count_if(verdicts.begin(), verdicts.end(),
+                                     [](const ObserverVerdict& verdict) { return verdict.matched; });
+  out << matched << " of " << verdicts.size() << " observers matched\n";
+  for (const ObserverVerdict& verdict : verdicts) PrintVerdict(verdict, out);
 }
 
 }  // namespace
@@ -154,16 +182,17 @@ int RunDebugEvent(const DebugEventOptions& options, std::ostream& out, std::ostr
   const ObserverIndex index(config.observers);
   const auto& candidates = index.Match(event.event_type, event.entity_type);
 
-  json observers = json::array();
+  std::vector<ObserverVerdict> verdicts;
   for (const ObserverConfig& observer : config.observers) {
-    observers.push_back(Verdict(observer, Contains(candidates, &observer), event));
+    verdicts.push_back(Judge(observer, Contains(candidates, &observer), event));
   }
-  json report = {{"event", EventToJson(event)}, {"observers", std::move(observers)}};
 
   if (options.format == OutputFormat::kJson) {
-    out << DumpJson(report) << "\n";
+    json observers = json::array();
+    for (const ObserverVerdict& verdict : verdicts) observers.push_back(ToJson(verdict));
+    out << DumpJson({{"event", EventToJson(event)}, {"observers", std::move(observers)}}) << "\n";
   } else {
-    PrintText(report, *loaded, config, out);
+    PrintText(verdicts, *loaded, out);
   }
   return kExitOk;
 }
