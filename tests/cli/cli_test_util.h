@@ -18,9 +18,8 @@ struct CliRun {
   std::string err;
 };
 
-inline CliRun RunCli(std::vector<std::string> args) {
-  args.insert(args.begin(), "fraiseql-observer");
-  std::vector<const char*> argv;
+inline CliRun RunCli(const std::vector<std::string>& args) {
+  std::vector<const char*> argv = {"fraiseql-observer"};
   for (const std::string& arg : args) argv.push_back(arg.c_str());
   std::ostringstream out, err;
   CliRun run;
