@@ -1,0 +1,97 @@
+// Webhook signing: the headers that let a receiver authenticate a delivery, in both the
+// Standard Webhooks form and the FraiseQL/Stripe form (reference section 12). Pure: no I/O.
+// Thread-safety: pure functions over their arguments; safe to call from any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/secret.h"
+#include "config/config.h"
+
+namespace fraiseql {
+
+// One request header, in the order it is to be sent.
+struct HttpHeaderLine {
+  std::string name;
+  std::string value;
+
+  friend bool operator==(const HttpHeaderLine&, const HttpHeaderLine&) = default;
+};
+
+inline constexpr std::string_view kWebhookIdHeader = "webhook-id";
+inline constexpr std::string_view kWebhookTimestampHeader = "webhook-timestamp";
+inline constexpr std::string_view kWebhookSignatureHeader = "webhook-signature";
+inline constexpr std::string_view kFraiseqlSignatureHeader = "X-FraiseQL-Signature-256";
+// The prefix of a Standard Webhooks secret whose remainder is the base64 of the key bytes.
+inline constexpr std::string_view kStandardSecretPrefix = "whsec_";
+
+// ---- Low-level helpers (exposed for tests and the `receive` command) ----
+
+// HMAC-SHA256 of `data` under `key`: the raw 32-byte MAC. An empty key is allowed.
+// Returns an empty string only if OpenSSL itself fails (it does not for valid input).
+std::string HmacSha256(std::string_view key, std::string_view data);
+
+// Standard base64 (RFC 4648 section 4, '+' and '/', '=' padding), no line breaks.
+std::string Base64Encode(std::string_view bytes);
+
+// Strict inverse of Base64Encode: the length must be a multiple of 4, padding may only end
+// the text, and whitespace is not skipped. nullopt when `text` is not such base64.
+std::optional<std::string> Base64Decode(std::string_view text);
+
+// Lowercase hex of `bytes`, two characters per byte.
+std::string HexLower(std::string_view bytes);
+
+// The Standard Webhooks HMAC key for a secret: the base64-decoded part after "whsec_" when
+// the secret has that prefix, otherwise the secret's raw bytes. (The Svix libraries would also
+// base64-decode an unprefixed secret; we do not, so any operator-chosen string works as a key
+// and the receiver is told to use it verbatim.) kInvalidArgument, never quoting the secret,
+// when the part after "whsec_" is not base64 or decodes to nothing.
+Result<std::string> StandardWebhooksKey(const Secret& secret);
+
+// ---- Signing ----
+
+// The headers that go with one delivery attempt, in this order:
+//   webhook-id: <delivery_id>              (always; the same on every retry)
+//   webhook-timestamp: <unix_seconds>      (always; this attempt's time)
+//   webhook-signature: v1,<b64> [v1,<b64>...]
+//       when `secrets` is not empty and scheme is kStandard or kBoth: one entry per secret, in
+//       order, each base64(HMAC-SHA256(StandardWebhooksKey(secret), "{id}.{ts}.{body}")).
+//   X-FraiseQL-Signature-256: t=<ts>,v1=<hex>[,v1=<hex>...]
+//       when `secrets` is not empty and scheme is kFraiseql or kBoth: one v1 per secret, each
+//       lowercase hex(HMAC-SHA256(secret verbatim, "{ts}.{body}")).
+// `body` must be exactly the bytes that are sent.
+// Errors (kInvalidArgument; messages name the secret by position, never by value):
+//   - delivery_id empty, or containing '.', whitespace or a control character (it is part of
+//     the dot-separated signed content and of a header value);
+//   - a secret that is empty;
+//   - a "whsec_" secret that is not valid base64, when the Standard scheme is in use.
+Result<std::vector<HttpHeaderLine>> SignWebhook(std::string_view delivery_id, int64_t unix_seconds,
+                                                std::string_view body, std::span<const Secret> secrets,
+                                                WebhookAction::SignatureScheme scheme);
+
+// ---- Verification (receiver side) ----
+
+// True when some `v1,<b64>` entry of a webhook-signature header value matches the signature of
+// "{id}.{timestamp}.{body}" under `secret` (keyed as StandardWebhooksKey). Entries of other
+// versions (e.g. v1a) are ignored. `timestamp` is the webhook-timestamp header text verbatim;
+// checking its age is the caller's job. Comparison is constant-time. False for a malformed
+// header or an unusable secret.
+bool VerifyStandardSignature(std::string_view header_value, std::string_view id,
+                             std::string_view timestamp, std::string_view body, const Secret& secret);
+
+// True when an X-FraiseQL-Signature-256 (or Stripe-Signature) header value carries a decimal
+// `t=` and some `v1=` entry equal to hex(HMAC-SHA256(secret verbatim, "{t}.{body}")); other
+// keys (e.g. v0) are ignored, and the first `t=` counts. When `tolerance` is positive the
+// timestamp must also lie within `tolerance` of `now_unix_seconds`, either side; zero means no
+// age check (Stripe's low-level default). Comparison is constant-time.
+bool VerifyFraiseqlSignature(std::string_view header_value, std::string_view body, const Secret& secret,
+                             int64_t now_unix_seconds, std::chrono::seconds tolerance);
+
+}  // namespace fraiseql
