@@ -89,13 +89,6 @@ std::string StatusLine(int status) {
   return line;
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 bool AllDigits(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -203,7 +196,7 @@ std::string_view DeliveryOutcomeKindName(DeliveryOutcomeKind kind) {
 }
 
 std::optional<milliseconds> ParseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now) {
-  value = Trim(value);
+  value = TrimAsciiSpace(value);
   if (AllDigits(value)) {
     uint64_t seconds = 0;
     for (char c : value) {
@@ -261,7 +254,7 @@ DeliveryOutcome ClassifyHttpStatus(int status, std::optional<std::string_view> r
 DeliveryOutcome ClassifySmtpReply(int code, std::string_view text) {
   DeliveryOutcome outcome;
   std::string line = "SMTP " + std::to_string(code);
-  const std::string_view trimmed = Trim(text);
+  const std::string_view trimmed = TrimAsciiSpace(text);
   if (!trimmed.empty()) {
     line += ' ';
     line += TruncateUtf8(trimmed, kMaxReplyTextBytes);

@@ -2,10 +2,8 @@
 // shows, for every observer, whether the event reaches it and why, and what its actions would
 // send. No side effects.
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "common/clock.h"
+#include "common/file.h"
 #include "config/config.h"
 #include "matcher/matcher.h"
 
@@ -29,11 +28,9 @@ struct LoadedEvent {
 };
 
 Result<LoadedEvent> LoadEventFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return Error::InvalidArgument(path + ": error: cannot open the event file");
-  std::ostringstream text;
-  text << file.rdbuf();
-  const std::string content = text.str();
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text) return Error::InvalidArgument(path + ": error: cannot open the event file: " + text.error().message);
+  const std::string& content = *text;
   json document;
   try {
     document = json::parse(content);

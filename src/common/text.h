@@ -10,6 +10,15 @@
 
 namespace fraiseql {
 
+// ASCII character classes, independent of the C locale (std::isdigit & co. are not).
+constexpr bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+// `text` without leading and trailing ASCII whitespace.
+std::string_view TrimAsciiSpace(std::string_view text);
+
 std::string ToUpperAscii(std::string_view text);
 std::string ToLowerAscii(std::string_view text);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -4,16 +4,16 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/text.h"
 #include "condition/lexer.h"
 
 namespace fraiseql::condition_internal {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // Cheap pre-check so only strings shaped like "2026-11-29..." pay for ParseTimestamp.
 bool LooksLikeTimestamp(std::string_view text) {
-  return text.size() >= 10 && IsDigit(text[0]) && IsDigit(text[3]) && text[4] == '-' &&
+  return text.size() >= 10 && IsAsciiDigit(text[0]) && IsAsciiDigit(text[3]) && text[4] == '-' &&
          text[7] == '-';
 }
 
@@ -96,7 +96,7 @@ bool HasNumberSyntax(std::string_view text) {
   size_t i = 0;
   auto digits = [&] {
     const size_t start = i;
-    while (i < text.size() && IsDigit(text[i])) ++i;
+    while (i < text.size() && IsAsciiDigit(text[i])) ++i;
     return i > start;
   };
   if (i < text.size() && text[i] == '-') ++i;

@@ -10,17 +10,12 @@
 namespace fraiseql::condition_internal {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 // Field paths allow '-' inside names (FieldPath's grammar) and '.' between segments; the
 // anchor read unquoted values as runs of the same characters.
-bool IsWordChar(char c) { return IsAlpha(c) || IsDigit(c) || c == '_' || c == '.' || c == '-'; }
+bool IsWordChar(char c) { return IsAsciiAlpha(c) || IsAsciiDigit(c) || c == '_' || c == '.' || c == '-'; }
 
 std::optional<int> HexValue(char c) {
-  if (IsDigit(c)) return c - '0';
+  if (IsAsciiDigit(c)) return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return std::nullopt;
@@ -66,7 +61,7 @@ class Lexer {
 
   std::vector<Token> Run() {
     while (true) {
-      while (pos_ < source_.size() && IsSpace(source_[pos_])) ++pos_;
+      while (pos_ < source_.size() && IsAsciiSpace(source_[pos_])) ++pos_;
       if (pos_ >= source_.size()) {
         Emit(TokenKind::kEnd, pos_, 0);
         break;
@@ -142,8 +137,8 @@ class Lexer {
         return true;
       default: break;
     }
-    if (IsAlpha(c) || c == '_') return LexWord();
-    if (IsDigit(c) || ((c == '-' || c == '.') && IsDigit(next))) return LexValueRun();
+    if (IsAsciiAlpha(c) || c == '_') return LexWord();
+    if (IsAsciiDigit(c) || ((c == '-' || c == '.') && IsAsciiDigit(next))) return LexValueRun();
     return Fail(pos_, UnexpectedCharacter(c));
   }
 

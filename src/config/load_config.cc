@@ -1,11 +1,7 @@
 // LoadConfigFile / LoadConfigString: TOML text -> validated Config plus every diagnostic.
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/file.h"
 #include "config/loader.h"
 
 namespace fraiseql {
@@ -123,16 +119,9 @@ LoadResult LoadConfigString(std::string_view text, const std::string& file_name,
 }
 
 LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options) {
-  std::error_code ignored;
-  std::ifstream file(path, std::ios::binary);
-  if (!file || std::filesystem::is_directory(path, ignored)) {
-    return FileError(path, "cannot open the config file: " +
-                               std::string(file ? "it is a directory" : std::strerror(errno)));
-  }
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) return FileError(path, "cannot read the config file: " + std::string(std::strerror(errno)));
-  return LoadConfigString(text.str(), path, options);
+  Result<std::string> text = ReadWholeFile(path);
+  if (!text) return FileError(path, "cannot open the config file: " + text.error().message);
+  return LoadConfigString(*text, path, options);
 }
 
 }  // namespace fraiseql

@@ -8,8 +8,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-template <typename Reader>
-std::optional<Secret> SecretFrom(Reader& reader, std::string_view key, std::string_view env_key) {
+std::optional<Secret> SecretFrom(TableReader& reader, std::string_view key, std::string_view env_key) {
   std::optional<StringValue> value = reader.ValueOrEnv(key, env_key);
   if (!value) return std::nullopt;
   return Secret(std::move(value->text));

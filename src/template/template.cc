@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/text.h"
 #include "template/renderers.h"
 
 namespace fraiseql {
@@ -15,15 +16,6 @@ constexpr std::string_view kClose = "}}";
 // Bytes reserved per placeholder: a UUID or a short string fits without regrowing.
 constexpr size_t kValueSizeGuess = 40;
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view Trim(std::string_view text) {
-  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
-  return text;
-}
 
 void AddUnresolved(std::vector<std::string>& unresolved, const std::string& path) {
   // A path used twice is reported once; templates have few placeholders, so a scan is enough.
@@ -51,7 +43,7 @@ Template Template::Compile(std::string_view source) {
     const size_t end = close + kClose.size();
     const std::string_view raw = source.substr(open, end - open);
     const std::string_view inner =
-        Trim(source.substr(open + kOpen.size(), close - open - kOpen.size()));
+        TrimAsciiSpace(source.substr(open + kOpen.size(), close - open - kOpen.size()));
     literal.append(source.substr(pos, open - pos));
     pos = end;
 

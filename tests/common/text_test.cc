@@ -87,5 +87,10 @@ TEST(TruncateUtf8, NeverSplitsACharacter) {
   EXPECT_EQ(TruncateUtf8("a\xc3\xa9z", 3), "a\xc3\xa9...");
 }
 
+TEST(TrimAsciiSpace, TrimsBothEnds) {
+  EXPECT_EQ(TrimAsciiSpace(" \t a b \r\n"), "a b");
+  EXPECT_EQ(TrimAsciiSpace("   "), "");
+}
+
 }  // namespace
 }  // namespace fraiseql
