@@ -178,6 +178,14 @@ TEST(DebugEvent, InvalidUtf8InTheEventDoesNotCrash) {
   EXPECT_THAT(run.err, HasSubstr("error"));
 }
 
+TEST(DebugEvent, MissingEventFileSaysWhy) {
+  testing::CliRun run = RunCli({"debug-event", "--config", ExamplePath("observers.toml"), "--event",
+                                "/nonexistent/event.json"});
+  EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
+  EXPECT_THAT(run.err, HasSubstr("/nonexistent/event.json: error: cannot open the event file: "
+                                 "No such file or directory"));
+}
+
 TEST(DebugEvent, InvalidJsonIsLocated) {
   const std::string event = WriteTempFile("bad.json", "{\n  \"id\": \"x\",\n  oops\n}\n");
   testing::CliRun run = RunCli({"debug-event", "--config", ExamplePath("observers.toml"), "--event", event});
