@@ -181,6 +181,14 @@ std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_v
   return std::chrono::sys_days(date) + std::chrono::seconds(*time_of_day);
 }
 
+// "http_5xx" for 503, "smtp_4xx" for 421; "http_other" outside 100..599.
+std::string StatusClassLabel(std::string_view prefix, int code) {
+  std::string label(prefix);
+  if (code < 100 || code > 599) return label + "other";
+  label += static_cast<char>('0' + code / 100);
+  return label + "xx";
+}
+
 }  // namespace
 
 std::string_view DeliveryOutcomeKindName(DeliveryOutcomeKind kind) {
@@ -215,6 +223,22 @@ std::optional<milliseconds> ParseRetryAfter(std::string_view value, std::chrono:
   return std::chrono::ceil<milliseconds>(*when - now);
 }
 
+DeliveryOutcome RetryableOutcome(std::string error_type, std::string message) {
+  DeliveryOutcome outcome;
+  outcome.kind = DeliveryOutcomeKind::kRetryable;
+  outcome.error_type = std::move(error_type);
+  outcome.message = std::move(message);
+  return outcome;
+}
+
+DeliveryOutcome PermanentOutcome(std::string error_type, std::string message) {
+  DeliveryOutcome outcome;
+  outcome.kind = DeliveryOutcomeKind::kPermanent;
+  outcome.error_type = std::move(error_type);
+  outcome.message = std::move(message);
+  return outcome;
+}
+
 DeliveryOutcome ClassifyHttpStatus(int status, std::optional<std::string_view> retry_after_header,
                                    std::chrono::system_clock::time_point now, milliseconds max_delay) {
   DeliveryOutcome outcome;
@@ -228,6 +252,7 @@ DeliveryOutcome ClassifyHttpStatus(int status, std::optional<std::string_view> r
   if (status == 408 || status == 425 || status == 429 || (status >= 500 && status <= 599)) {
     outcome.kind = DeliveryOutcomeKind::kRetryable;
     outcome.message = line + " (retryable)";
+    outcome.error_type = status == 429 ? "http_429" : StatusClassLabel("http_", status);
     if (retry_after_header) {
       if (const auto delay = ParseRetryAfter(*retry_after_header, now)) {
         outcome.retry_after = std::clamp(*delay, milliseconds(0), std::max(max_delay, milliseconds(0)));
@@ -236,6 +261,7 @@ DeliveryOutcome ClassifyHttpStatus(int status, std::optional<std::string_view> r
     return outcome;
   }
   outcome.kind = DeliveryOutcomeKind::kPermanent;
+  outcome.error_type = StatusClassLabel("http_", status);
   if (status == 410) {
     outcome.target_gone = true;
     outcome.message = line + " (permanent: the target is gone)";
@@ -262,7 +288,10 @@ DeliveryOutcome ClassifySmtpReply(int code, std::string_view text) {
   if (code >= 200 && code <= 399) {
     outcome.kind = DeliveryOutcomeKind::kSuccess;
     outcome.message = std::move(line);
-  } else if (code >= 400 && code <= 499) {
+    return outcome;
+  }
+  outcome.error_type = StatusClassLabel("smtp_", code);
+  if if (code >= 400 && code <= 499) {
     outcome.kind = DeliveryOutcomeKind::kRetryable;
     outcome.message = line + " (retryable)";
   } else if (code >= 500 && code <= 599) {

@@ -22,6 +22,9 @@ struct DeliveryOutcome {
   DeliveryOutcomeKind kind = DeliveryOutcomeKind::kPermanent;
   int http_status = 0;  // 0 when the transport is not HTTP
   std::string message;  // for logs and the dead-letter row, e.g. "HTTP 503 Service Unavailable (retryable)"
+  // A short, low-cardinality name of the failure for the error_type metric label: "http_5xx",
+  // "http_4xx", "http_429", "timeout", "smtp_4xx", "sql_08", "template"... Empty on success.
+  std::string error_type;
   // The destination's own wish (Retry-After), already clamped to [0, max_delay]. Set only on
   // retryable outcomes: on a permanent one there is no next attempt for it to delay.
   std::optional<std::chrono::milliseconds> retry_after;
@@ -46,6 +49,10 @@ struct DeliveryOutcome {
 DeliveryOutcome ClassifyHttpStatus(int status, std::optional<std::string_view> retry_after_header,
                                    std::chrono::system_clock::time_point now,
                                    std::chrono::milliseconds max_delay);
+
+// Builders for failures that are not a status or reply code (transport errors, bad input).
+DeliveryOutcome RetryableOutcome(std::string error_type, std::string message);
+DeliveryOutcome PermanentOutcome(std::string error_type, std::string message);
 
 // Classifies an SMTP reply (RFC 5321 section 4.2.1): 2xx and 3xx success (a 3xx is an
 // intermediate "go ahead"; the sender only reports the final reply), 4xx retryable (transient

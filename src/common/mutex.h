@@ -2,6 +2,8 @@
 // Thread-safety: that is the point of it.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 
 #include "common/thread_annotations.h"
@@ -16,6 +18,24 @@ class CAPABILITY("mutex") Mutex {
 
   void Lock() ACQUIRE() { mu_.lock(); }
   void Unlock() RELEASE() { mu_.unlock(); }
+
+  // Waits on `cv`, releasing this mutex meanwhile and holding it again on return. Wake-ups may
+  // be spurious: call in a loop over the condition. REQUIRES: the calling thread holds it.
+  void Wait(std::condition_variable& cv) EXCLUSIVE_LOCKS_REQUIRED(this) {
+    std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
+    cv.wait(lock);
+    lock.release();
+  }
+
+  // As Wait, until `deadline` at the latest. Returns false when the deadline passed.
+  template <typename ClockType, typename Duration>
+  bool WaitUntil(std::condition_variable& cv, std::chrono::time_point<ClockType, Duration> deadline)
+      EXCLUSIVE_LOCKS_REQUIRED(this) {
+    std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
+    const bool woken = cv.wait_until(lock, deadline) == std::cv_status::no_timeout;
+    lock.release();
+    return woken;
+  }
 
  private:
   std::mutex mu_;
