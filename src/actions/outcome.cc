@@ -291,7 +291,7 @@ DeliveryOutcome ClassifySmtpReply(int code, std::string_view text) {
     return outcome;
   }
   outcome.error_type = StatusClassLabel("smtp_", code);
-  if if (code >= 400 && code <= 499) {
+  if (code >= 400 && code <= 499) {
     outcome.kind = DeliveryOutcomeKind::kRetryable;
     outcome.message = line + " (retryable)";
   } else if (code >= 500 && code <= 599) {

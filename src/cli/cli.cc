@@ -31,7 +31,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
 
   DebugEventOptions debug;
   CLI::App* debug_command = app.add_subcommand(
-      "debug-event", "Dry run: show which observers an event matches and what their actions would send");
+      "debug-event",
+      "Show which observers an event matches and what their actions would send; with --execute, send it");
   debug_command->add_option("--config", debug.config_path, "The TOML config file")->required();
   debug_command
       ->add_option("--event", debug.event_path,
@@ -39,6 +40,8 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
       ->required();
   debug_command->add_option("--format", debug.format, "Output format: text or json")
       ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case));
+  debug_command->add_flag("--execute", debug.execute,
+                          "Perform the matched actions for real (retries included) and report each delivery");
 
   try {
     app.parse(argc, argv);

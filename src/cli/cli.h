@@ -8,10 +8,12 @@
 
 namespace fraiseql::cli {
 
-// Exit codes: 0 success, 1 the input is invalid (config, event), 2 bad command-line usage.
+// Exit codes: 0 success, 1 the input is invalid (config, event), 2 bad command-line usage,
+// 3 a delivery performed by `debug-event --execute` did not succeed.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitInvalidInput = 1;
 inline constexpr int kExitUsage = 2;
+inline constexpr int kExitDeliveryFailed = 3;
 
 int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
 

@@ -19,6 +19,7 @@ struct DebugEventOptions {
   std::string config_path;
   std::string event_path;
   OutputFormat format = OutputFormat::kText;
+  bool execute = false;  // perform the matched actions for real
 };
 int RunDebugEvent(const DebugEventOptions& options, std::ostream& out, std::ostream& err);
 

@@ -1,6 +1,6 @@
-// `fraiseql-observer debug-event --config C --event E [--format text|json]`: a dry run that
-// shows, for every observer, whether the event reaches it and why, and what its actions would
-// send. No side effects.
+// `fraiseql-observer debug-event --config C --event E [--format text|json] [--execute]`: shows,
+// for every observer, whether the event reaches it and why, and what its actions would send.
+// Without --execute it has no side effects; with it, the matched actions run for real.
 #include <algorithm>
 #include <optional>
 #include <ostream>
@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/action_preview.h"
+#include "cli/delivery_run.h"
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -159,6 +160,31 @@ void PrintText(const std::vector<ObserverVerdict>& verdicts, const LoadedEvent& 
   for (const ObserverVerdict& verdict : verdicts) PrintVerdict(verdict, out);
 }
 
+void PrintReports(const std::vector<DeliveryReport>& reports, std::ostream& out) {
+  out << "\nDeliveries performed:\n";
+  if (reports.empty()) out << "  none (no observer matched)\n";
+  for (const DeliveryReport& report : reports) {
+    const Delivery& delivery = report.delivery;
+    out << "  " << delivery.observer << " action " << delivery.action_index << " ("
+        << ActionTypeName(report.action_type) << ") " << delivery.id << ": "
+        << (report.finished ? FinalOutcomeName(report.outcome) : "unfinished") << " after "
+        << delivery.attempts.size() << (delivery.attempts.size() == 1 ? " attempt\n" : " attempts\n");
+    for (size_t i = 0; i < delivery.attempts.size(); ++i) {
+      const AttemptRecord& attempt = delivery.attempts[i];
+      out << "    " << (i + 1) << ". " << DeliveryOutcomeKindName(attempt.outcome) << " in "
+          << static_cast<double>(attempt.duration.count()) / 1000.0 << " ms";
+      if (!attempt.error.empty()) out << ": " << attempt.error;
+      out << "\n";
+    }
+  }
+}
+
+bool AllSucceeded(const std::vector<DeliveryReport>& reports) {
+  return std::all_of(reports.begin(), reports.end(), [](const DeliveryReport& report) {
+    return report.finished && report.outcome == FinalOutcome::kSuccess;
+  });
+}
+
 }  // namespace
 
 int RunDebugEvent(const DebugEventOptions& options, std::ostream& out, std::ostream& err) {
@@ -184,13 +210,36 @@ int RunDebugEvent(const DebugEventOptions& options, std::ostream& out, std::ostr
     verdicts.push_back(Judge(observer, Contains(candidates, &observer), event));
   }
 
+  std::optional<std::vector<DeliveryReport>> reports;
+  if (options.execute) {
+    std::vector<const ObserverConfig*> matched;
+    for (const ObserverVerdict& verdict : verdicts) {
+      if (verdict.matched) matched.push_back(verdict.observer);
+    }
+    Result<std::vector<DeliveryReport>> run =
+        RunDeliveries(config, std::make_shared<const EntityEvent>(event), matched);
+    if (!run) {
+      err << options.config_path << ": error: " << run.error().message << "\n";
+      return kExitInvalidInput;
+    }
+    reports = std::move(*run);
+  }
+
   if (options.format == OutputFormat::kJson) {
     json observers = json::array();
     for (const ObserverVerdict& verdict : verdicts) observers.push_back(ToJson(verdict));
-    out << DumpJson({{"event", EventToJson(event)}, {"observers", std::move(observers)}}) << "\n";
+    json document = {{"event", EventToJson(event)}, {"observers", std::move(observers)}};
+    if (reports) {
+      json deliveries = json::array();
+      for (const DeliveryReport& report : *reports) deliveries.push_back(DeliveryReportToJson(report));
+      document["deliveries"] = std::move(deliveries);
+    }
+    out << DumpJson(document) << "\n";
   } else {
     PrintText(verdicts, *loaded, out);
+    if (reports) PrintReports(*reports, out);
   }
+  if (reports && !AllSucceeded(*reports)) return kExitDeliveryFailed;
   return kExitOk;
 }
 

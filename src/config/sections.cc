@@ -1,6 +1,5 @@
 // Reading and validating the top-level sections (config/sections.h).
-#include <arpa/inet.h>
-
+#include "common/ip_network.h"
 #include "config/loader.h"
 
 namespace fraiseql::config_internal {
@@ -212,19 +211,9 @@ EmailConfig ReadEmail(TableReader& in) {
   return out;
 }
 
-// "a.b.c.d/n" or "v6::/n" with a prefix length that fits the family.
-bool IsCidr(const std::string& text) {
-  const size_t slash = text.find('/');
-  if (slash == std::string::npos || slash + 1 == text.size()) return false;
-  const std::string address = text.substr(0, slash);
-  const std::string prefix = text.substr(slash + 1);
-  if (prefix.find_first_not_of("0123456789") != std::string::npos || prefix.size() > 3) return false;
-  const int bits = std::stoi(prefix);
-  unsigned char buffer[16];
-  if (inet_pton(AF_INET, address.c_str(), buffer) == 1) return bits <= 32;
-  if (inet_pton(AF_INET6, address.c_str(), buffer) == 1) return bits <= 128;
-  return false;
-}
+// "a.b.c.d/n" or "v6::/n" with a prefix length that fits the family. The same parser the SSRF
+// guard builds its allow-list with, so whatever validates here is what the guard enforces.
+bool IsCidr(const std::string& text) { return IpNetwork::Parse(text).has_value(); }
 
 SecurityConfig ReadSecurity(TableReader& in) {
   SecurityConfig out;

@@ -1,1 +1,37 @@
-// placeholder: being written
+#include "db/sqlstate.h"
+
+#include "common/text.h"
+
+namespace fraiseql {
+
+ErrorCode ClassifySqlState(std::string_view sqlstate) {
+  const std::string_view sql_class = SqlStateClass(sqlstate);
+  if (sql_class.empty()) return ErrorCode::kInternal;
+  if (sqlstate == "40001" || sqlstate == "40P01") return ErrorCode::kAborted;
+  if (sql_class == "08" || sql_class == "53" || sqlstate == "57P01" || sqlstate == "57P02" ||
+      sqlstate == "57P03" || sqlstate == "57014" || sqlstate == "55P03" || sqlstate == "25006") {
+    return ErrorCode::kUnavailable;
+  }
+  if (sql_class == "22" || sql_class == "23" || sql_class == "42" || sql_class == "P0") {
+    return ErrorCode::kInvalidArgument;
+  }
+  return ErrorCode::kInternal;
+}
+
+std::string_view SqlStateOf(const Error& error) {
+  const std::string_view message = error.message;
+  if (!message.starts_with(kSqlStatePrefix)) return {};
+  const std::string_view code = message.substr(kSqlStatePrefix.size(), 5);
+  if (code.size() != 5) return {};
+  for (const char c : code) {
+    if (!IsAsciiDigit(c) && !(c >= 'A' && c <= 'Z')) return {};
+  }
+  return code;
+}
+
+std::string_view SqlStateClass(std::string_view sqlstate) {
+  if (sqlstate.size() != 5) return {};
+  return sqlstate.substr(0, 2);
+}
+
+}  // namespace fraiseql

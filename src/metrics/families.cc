@@ -24,6 +24,9 @@ void DeclareAllFamilies() {
   ActionExecutedTotal();
   ActionDurationSeconds();
   ActionErrorsTotal();
+  DeliveryAttemptsTotal();
+  DeliveriesInFlight();
+  CircuitState();
   BacklogSize();
   DlqItems();
   DlqOverflowTotal();
@@ -189,6 +192,27 @@ CounterFamily& ConfigReloadsTotal() {
   static CounterFamily& family =
       DefaultRegistry().AddCounter("fraiseql_observer_config_reloads_total",
                                    "Total configuration reloads, by result.", {"result"});
+  return family;
+}
+
+CounterFamily& DeliveryAttemptsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_delivery_attempts_total",
+      "Delivery attempts, by action type and outcome (success, retryable, permanent).",
+      {"action_type", "outcome"});
+  return family;
+}
+
+GaugeFamily& DeliveriesInFlight() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_deliveries_in_flight", "Delivery attempts currently in flight.");
+  return family;
+}
+
+GaugeFamily& CircuitState() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_circuit_state",
+      "Circuit breaker state per destination: 0 closed, 1 open, 2 half-open.", {"target"});
   return family;
 }
 

@@ -43,6 +43,11 @@ CounterFamily& ActionExecutedTotal();      // {action_type}
 HistogramFamily& ActionDurationSeconds();  // {action_type}, kActionDurationBuckets
 CounterFamily& ActionErrorsTotal();        // {action_type, error_type}
 
+// Delivery engine.
+CounterFamily& DeliveryAttemptsTotal();  // {action_type, outcome}: success | retryable | permanent
+GaugeFamily& DeliveriesInFlight();
+GaugeFamily& CircuitState();             // {target}: 0 closed, 1 open, 2 half-open
+
 // Backlog and dead-letter queue.
 GaugeFamily& BacklogSize();
 GaugeFamily& DlqItems();

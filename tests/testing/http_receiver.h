@@ -35,7 +35,7 @@ struct ScriptedReply {
   };
   Kind kind = Kind::kRespond;
   int status = 200;
-  std::vector<HttpHeaderLine> headers;  // Content-Length is added
+  std::vector<HttpHeaderLine> headers;  // Content-Length is added unless given here
   std::string body;
   std::chrono::milliseconds delay{0};  // wait this long after the request before answering
   // When > 0, the body is sent one byte at a time with this pause between bytes.
@@ -58,6 +58,7 @@ class HttpReceiver {
   std::string url(std::string_view path = "/") const;
 
   // Replies for the next requests, in arrival order; after they are used up, the default.
+  // Appended after any scripted replies not used yet.
   void Script(std::vector<ScriptedReply> replies);
   // The reply once the script is used up; initially 200 with an empty body.
   void SetDefault(ScriptedReply reply);

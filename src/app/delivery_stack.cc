@@ -1,0 +1,72 @@
+#include "app/delivery_stack.h"
+
+#include <cstdlib>
+#include <utility>
+
+namespace fraiseql {
+namespace {
+
+std::optional<std::string> ProcessEnvironment(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& config, DeliverySource* source,
+                                                             DeadLetterSink* dead_letters, Clock* clock,
+                                                             DeliveryStackOptions options) {
+  std::unique_ptr<DeliveryStack> stack(new DeliveryStack());
+  stack->blocking_ = std::make_unique<WorkerPool>(options.blocking_threads);
+
+  Result<SsrfGuard> guard = SsrfGuard::Create(config.security.allow_private_targets);
+  if (!guard) return Error::InvalidArgument("[security] allow_private_targets: " + guard.error().message);
+  CurlEngineOptions http_options;
+  http_options.guard = std::move(*guard);
+  http_options.max_connections_per_host = config.performance.max_in_flight_per_target;
+  http_options.clock = clock;
+  Result<std::unique_ptr<CurlEngine>> http = CurlEngine::Create(std::move(http_options));
+  if (!http) return http.error();
+  stack->http_ = std::move(*http);
+
+  ActionDependencies deps;
+  deps.http = stack->http_.get();
+  deps.blocking = stack->blocking_.get();
+  deps.clock = clock;
+  deps.email = config.email ? &*config.email : nullptr;
+  if (config.database.url) {
+    deps.database_url = config.database.url;
+  } else if (auto url = (options.getenv ? options.getenv : ProcessEnvironment)("DATABASE_URL")) {
+    deps.database_url = Secret(std::move(*url));
+  }
+  Result<ActionTable> actions = ActionTable::Build(config, deps);
+  if (!actions) return actions.error();
+  stack->actions_ = std::make_unique<ActionTable>(std::move(*actions));
+
+  DeliveryEngineOptions engine_options;
+  engine_options.max_in_flight = config.performance.max_in_flight;
+  engine_options.max_in_flight_per_target = config.performance.max_in_flight_per_target;
+  engine_options.circuit_breaker = config.circuit_breaker;
+  engine_options.on_finished = std::move(options.on_finished);
+  stack->engine_ =
+      std::make_unique<DeliveryEngine>(stack->actions_.get(), source, dead_letters, clock, std::move(engine_options));
+  return stack;
+}
+
+DeliveryStack::~DeliveryStack() { Shutdown(std::chrono::milliseconds(0)); }
+
+void DeliveryStack::Start() { engine_->Start(); }
+
+size_t DeliveryStack::Shutdown(std::chrono::milliseconds timeout) {
+  if (shut_down_) return 0;
+  shut_down_ = true;
+  const size_t abandoned = engine_ ? engine_->Stop(timeout) : 0;
+  blocking_.reset();
+  http_.reset();
+  engine_.reset();
+  actions_.reset();
+  return abandoned;
+}
+
+}  // namespace fraiseql

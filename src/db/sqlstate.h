@@ -1,0 +1,36 @@
+// SQLSTATE classification: the one place a PostgreSQL error code becomes an ErrorCode, and so a
+// retry decision, for every caller of db/ (actions, queue, checkpoint, listener).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string_view>
+
+#include "common/result.h"
+
+namespace fraiseql {
+
+// Errors from db/ that carry a server's SQLSTATE start their message with this prefix and the
+// five-character code: "SQLSTATE 42883: function nope(jsonb) does not exist".
+inline constexpr std::string_view kSqlStatePrefix = "SQLSTATE ";
+
+// The retry policy of a SQLSTATE (PostgreSQL manual, appendix A):
+//   kUnavailable (retry the call): class 08 connection exception, class 53 insufficient
+//     resources, 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now,
+//     57014 query canceled (statement_timeout: a timeout like any other), 55P03 lock not
+//     available, 25006 read-only transaction (we reached a standby, e.g. during a failover);
+//   kAborted (retry the transaction): 40001 serialization failure, 40P01 deadlock detected;
+//   kInvalidArgument (do not retry: the statement or its data is wrong): class 22 data
+//     exception, 23 integrity constraint violation, 42 syntax error or access rule violation
+//     (42601 syntax, 42883 undefined function, 42P01 undefined table...), P0 PL/pgSQL raise;
+//   kInternal: everything else (XX internal error, 58 system error, unknown codes).
+// A lost connection has no SQLSTATE; connection.h reports it as kUnavailable.
+ErrorCode ClassifySqlState(std::string_view sqlstate);
+
+// The SQLSTATE an Error from db/ carries (see kSqlStatePrefix), or "" when it has none (a lost
+// connection, a failed connect, a client-side problem). The view points into `error.message`.
+std::string_view SqlStateOf(const Error& error);
+
+// The class of a SQLSTATE, its first two characters ("42" for "42883"); "" when not 5 long.
+std::string_view SqlStateClass(std::string_view sqlstate);
+
+}  // namespace fraiseql

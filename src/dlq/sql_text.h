@@ -1,0 +1,60 @@
+// Text forms of values sent as statement parameters by dlq/ and queue/: timestamps, uuid and
+// bigint array literals, and JSON that never throws on invalid UTF-8 (an HTTP error body quoted
+// in a reason may hold any bytes).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "event/entity_event.h"
+
+namespace fraiseql::sql_text {
+
+// RFC 3339 with microseconds in UTC, which timestamptz input accepts.
+inline std::string Timestamp(std::chrono::system_clock::time_point at) {
+  const auto micros = std::chrono::time_point_cast<std::chrono::microseconds>(at);
+  return FormatTimestamp(fraiseql::Timestamp(micros.time_since_epoch()));
+}
+
+// "{a,b}" for ids that are canonical UUIDs (callers check with NormalizeUuid): they hold no
+// character an array literal would need to quote.
+inline std::string UuidArray(std::span<const std::string> ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) out += ',';
+    out += ids[i];
+  }
+  out += '}';
+  return out;
+}
+
+inline std::string BigintArray(std::span<const int64_t> values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(values[i]);
+  }
+  out += '}';
+  return out;
+}
+
+// Invalid UTF-8 becomes U+FFFD rather than an exception, and so does U+0000, which jsonb
+// refuses (SQLSTATE 22P05): one NUL byte in a quoted error body must not make a write fail.
+inline std::string Json(const nlohmann::json& value) {
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  for (size_t at = text.find("\\u0000"); at != std::string::npos; at = text.find("\\u0000", at + 1)) {
+    // An escape only when an odd number of backslashes ends here ("\\\\u0000" is a backslash
+    // followed by the letters u0000).
+    size_t backslashes = 0;
+    for (size_t i = at + 1; i-- > 0 && text[i] == '\\';) ++backslashes;
+    if (backslashes % 2 == 1) text.replace(at, 6, "\\ufffd");
+  }
+  return text;
+}
+
+}  // namespace fraiseql::sql_text

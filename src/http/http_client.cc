@@ -1,0 +1,28 @@
+#include "http/http_client.h"
+
+#include "common/text.h"
+
+namespace fraiseql {
+
+std::string_view TransportFailureName(TransportFailure failure) {
+  switch (failure) {
+    case TransportFailure::kNone: return "none";
+    case TransportFailure::kInvalidRequest: return "invalid_request";
+    case TransportFailure::kBlockedTarget: return "blocked_target";
+    case TransportFailure::kDns: return "dns";
+    case TransportFailure::kConnect: return "connect";
+    case TransportFailure::kTls: return "tls";
+    case TransportFailure::kTimeout: return "timeout";
+    case TransportFailure::kNetwork: return "network";
+  }
+  return "unknown";
+}
+
+std::optional<std::string_view> HttpResponse::Header(std::string_view name) const {
+  for (const HttpHeaderLine& header : headers) {
+    if (EqualsIgnoreCase(header.name, name)) return std::string_view(header.value);
+  }
+  return std::nullopt;
+}
+
+}  // namespace fraiseql

@@ -1,0 +1,60 @@
+#include "queue/job_rows.h"
+
+#include <string>
+#include <vector>
+
+#include "dlq/sql_text.h"
+#include "event/entity_event.h"
+
+namespace fraiseql {
+
+Result<void> InsertJobs(PgConnection& tx, std::string_view listener_id, std::span<const NewJob> jobs,
+                        const std::optional<ClaimStamp>& claim) {
+  if (jobs.empty()) return {};
+  // The batch travels as one JSON array unpacked by jsonb_to_recordset: one parameter, no array
+  // literal escaping of event texts, and the server converts each field with its column's type.
+  nlohmann::json rows = nlohmann::json::array();
+  for (const NewJob& job : jobs) {
+    const Delivery& delivery = job.delivery;
+    if (delivery.event == nullptr) {
+      return Error::InvalidArgument("job " + delivery.id + " has no event");
+    }
+    if (!NormalizeUuid(delivery.id)) {
+      return Error::InvalidArgument("job id '" + delivery.id + "' is not a UUID (MakeDeliveryId makes them)");
+    }
+    nlohmann::json attempts = nlohmann::json::array();
+    for (const AttemptRecord& attempt : delivery.attempts) attempts.push_back(AttemptToJson(attempt));
+    nlohmann::json row = {{"delivery_id", delivery.id},
+                          {"event", EventToJson(*delivery.event)},
+                          {"observer", delivery.observer},
+                          {"action_index", delivery.action_index},
+                          {"attempt", delivery.attempts.size()},
+                          {"attempts", std::move(attempts)}};
+    // pk_entity_change_log starts at 1: 0 means the caller did not know it.
+    if (job.change_log_pk > 0) row["change_log_pk"] = job.change_log_pk;
+    if (!delivery.attempts.empty() && !delivery.attempts.back().error.empty()) {
+      row["last_error"] = delivery.attempts.back().error;
+    }
+    rows.push_back(std::move(row));
+  }
+
+  static constexpr std::string_view kSql =
+      "INSERT INTO observer_jobs (delivery_id, listener_id, change_log_pk, event, observer, action_index,"
+      " attempt, attempts, last_error, locked_by, locked_until)"
+      " SELECT j.delivery_id, $1, j.change_log_pk, j.event, j.observer, j.action_index, j.attempt,"
+      " j.attempts, j.last_error, $3, $4::timestamptz"
+      " FROM jsonb_to_recordset($2::jsonb) AS j(delivery_id uuid, change_log_pk bigint, event jsonb,"
+      " observer text, action_index int, attempt int, attempts jsonb, last_error text)"
+      " ON CONFLICT (delivery_id) DO NOTHING";
+  const std::optional<std::string> params[] = {
+      std::string(listener_id),
+      sql_text::Json(rows),
+      claim ? std::optional<std::string>(claim->holder) : std::nullopt,
+      claim ? std::optional<std::string>(sql_text::Timestamp(claim->locked_until)) : std::nullopt,
+  };
+  Result<PgResult> result = tx.Execute(kSql, params);
+  if (!result) return Error{result.error().code, "inserting jobs: " + result.error().message, std::nullopt};
+  return {};
+}
+
+}  // namespace fraiseql

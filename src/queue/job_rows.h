@@ -1,0 +1,36 @@
+// Rows of observer_jobs: the durable form of a Delivery, written by the listener inside its batch
+// transaction and read back by PostgresJobQueue (migrations/004_job_queue_and_dead_letters.sql).
+// Thread-safety: free functions; the PgConnection passed in is used by the calling thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "db/connection.h"
+#include "executor/delivery.h"
+
+namespace fraiseql {
+
+struct NewJob {
+  Delivery delivery;
+  int64_t change_log_pk = 0;
+};
+
+// Marks jobs inserted by a local listener as already claimed by `holder` until `locked_until`.
+struct ClaimStamp {
+  std::string holder;
+  std::chrono::system_clock::time_point locked_until;
+};
+
+// Inserts jobs inside the caller's open transaction (the listener's batch transaction); a job whose
+// delivery_id exists already is left alone (ON CONFLICT DO NOTHING: a replayed batch after a crash
+// adds nothing). One statement for the whole batch (unnest of arrays or a multi-row VALUES).
+Result<void> InsertJobs(PgConnection& tx, std::string_view listener_id, std::span<const NewJob> jobs,
+                        const std::optional<ClaimStamp>& claim);
+
+}  // namespace fraiseql
