@@ -3,7 +3,9 @@
 // Thread-safety: the main thread waits; all sending after the first window is from callbacks.
 //
 // Usage: http_delivery_bench --url http://127.0.0.1:PORT/ [--requests N] [--concurrency C]
-//                            [--method M] [--body-bytes B] [--warmup N]
+//                            [--method M] [--body-bytes B] [--warmup N] [--engines E]
+// --engines E (default 1) shares the load round-robin over E engines, E threads: the engine is
+// one thread by design, and this shows what a daemon running several would get.
 // scripts/bench-http starts bench/fast_http_receiver, runs wrk and then this, and prints both.
 // A plain program rather than Google Benchmark: one long closed-loop run is the measurement,
 // and its shape (concurrency, keep-alive) is what wrk's is.
@@ -31,6 +33,7 @@ struct Flags {
   size_t warmup = 2000;
   std::string method = "GET";
   size_t body_bytes = 0;
+  size_t engines = 1;
 };
 
 std::optional<size_t> ParseCount(const char* text) {
@@ -65,11 +68,13 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       flags.warmup = *count;
     } else if (flag == "--body-bytes") {
       flags.body_bytes = *count;
+    } else if (flag == "--engines") {
+      flags.engines = *count;
     } else {
       return std::nullopt;
     }
   }
-  if (flags.url.empty() || flags.concurrency == 0) return std::nullopt;
+  if (flags.url.empty() || flags.concurrency == 0 || flags.engines == 0) return std::nullopt;
   return flags;
 }
 
@@ -77,8 +82,9 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
 // next from its callback, as a delivery worker feeding the engine would.
 class ClosedLoop {
  public:
-  ClosedLoop(HttpClient& client, HttpRequest request, size_t total)
-      : client_(client), request_(std::move(request)), total_(total) {}
+  // Request i goes to clients[i % clients.size()].
+  ClosedLoop(std::vector<HttpClient*> clients, HttpRequest request, size_t total)
+      : clients_(std::move(clients)), request_(std::move(request)), total_(total) {}
 
   // Returns the wall time taken, or nullopt if the run did not finish within `limit`.
   std::optional<std::chrono::duration<double>> Run(size_t concurrency, std::chrono::seconds limit) {
@@ -88,7 +94,7 @@ class ClosedLoop {
       MutexLock lock(&mu_);
       sent_ = window;
     }
-    for (size_t i = 0; i < window; ++i) SendOne();
+    for (size_t i = 0; i < window; ++i) SendOne(i);
     MutexLock lock(&mu_);
     const auto deadline = start + limit;
     while (done_ < total_) {
@@ -107,12 +113,13 @@ class ClosedLoop {
   }
 
  private:
-  void SendOne() {
-    client_.Send(request_, [this](HttpResult result) { OnDone(result); });
+  void SendOne(size_t index) {
+    clients_[index % clients_.size()]->Send(request_, [this](HttpResult result) { OnDone(result); });
   }
 
   void OnDone(const HttpResult& result) {
     bool send_next = false;
+    size_t next = 0;
     {
       MutexLock lock(&mu_);
       ++done_;
@@ -123,15 +130,15 @@ class ClosedLoop {
         }
       }
       if (sent_ < total_) {
-        ++sent_;
+        next = sent_++;
         send_next = true;
       }
       if (done_ == total_) cv_.notify_all();
     }
-    if (send_next) SendOne();
+    if (send_next) SendOne(next);
   }
 
-  HttpClient& client_;
+  const std::vector<HttpClient*> clients_;
   const HttpRequest request_;
   const size_t total_;
   Mutex mu_;
@@ -153,15 +160,22 @@ int Main(int argc, char** argv) {
   const std::vector<std::string> allow = {"127.0.0.0/8", "::1/128"};
   Result<SsrfGuard> guard = SsrfGuard::Create(allow);
   if (!guard) return 1;
-  CurlEngineOptions options;
-  options.guard = *guard;
-  // One connection per request in flight, as wrk -c opens.
-  options.max_connections_per_host = static_cast<uint32_t>(flags->concurrency);
-  options.max_total_connections = static_cast<uint32_t>(std::max<size_t>(flags->concurrency, 512));
-  Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options));
-  if (!engine) {
-    std::fprintf(stderr, "http_delivery_bench: %s\n", engine.error().message.c_str());
-    return 1;
+  std::vector<std::unique_ptr<CurlEngine>> engines;
+  std::vector<HttpClient*> clients;
+  for (size_t i = 0; i < flags->engines; ++i) {
+    CurlEngineOptions options;
+    options.guard = *guard;
+    // One connection per request in flight, as wrk -c opens.
+    const size_t share = (flags->concurrency + flags->engines - 1) / flags->engines;
+    options.max_connections_per_host = static_cast<uint32_t>(share);
+    options.max_total_connections = static_cast<uint32_t>(std::max<size_t>(share, 512));
+    Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options));
+    if (!engine) {
+      std::fprintf(stderr, "http_delivery_bench: %s\n", engine.error().message.c_str());
+      return 1;
+    }
+    clients.push_back(engine->get());
+    engines.push_back(std::move(*engine));
   }
 
   HttpRequest request;
@@ -172,22 +186,23 @@ int Main(int argc, char** argv) {
 
   // Warm-up: opens the connections and fills curl's caches, so the measured run is steady state.
   if (flags->warmup > 0) {
-    ClosedLoop warmup(**engine, request, flags->warmup);
+    ClosedLoop warmup(clients, request, flags->warmup);
     if (!warmup.Run(flags->concurrency, std::chrono::seconds(60)) || warmup.failures() > 0) {
       std::fprintf(stderr, "http_delivery_bench: warm-up failed: %s\n", warmup.first_failure().c_str());
       return 1;
     }
   }
 
-  ClosedLoop loop(**engine, request, flags->requests);
+  ClosedLoop loop(clients, request, flags->requests);
   const std::optional<std::chrono::duration<double>> took = loop.Run(flags->concurrency, std::chrono::seconds(600));
   if (!took) {
     std::fprintf(stderr, "http_delivery_bench: did not finish within 600 s\n");
     return 1;
   }
   const double seconds = took->count();
-  std::printf("http_delivery_bench: %zu requests, concurrency %zu, %s %s: %.3f s, %.0f requests/s, %zu failures\n",
-              flags->requests, flags->concurrency, flags->method.c_str(), flags->url.c_str(), seconds,
+  std::printf("http_delivery_bench: %zu requests, concurrency %zu, engines %zu, %s %s: %.3f s, %.0f requests/s, "
+              "%zu failures\n",
+              flags->requests, flags->concurrency, flags->engines, flags->method.c_str(), flags->url.c_str(), seconds,
               static_cast<double>(flags->requests) / seconds, loop.failures());
   if (loop.failures() > 0) {
     std::fprintf(stderr, "http_delivery_bench: first failure: %s\n", loop.first_failure().c_str());

@@ -282,6 +282,9 @@ struct LastReply {
 int RecordReply(CURL* /*easy*/, curl_infotype type, char* data, size_t size, void* user) {
   if (type != CURLINFO_HEADER_IN) return 0;
   auto* reply = static_cast<LastReply*>(user);
+  // 221 answers the QUIT curl sends after the outcome was decided: it would hide the reply
+  // that decided it.
+  if (size >= 3 && std::memcmp(data, "221", 3) == 0) return 0;
   while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r')) --size;
   reply->length = std::min(size, reply->text.size());
   std::memcpy(reply->text.data(), data, reply->length);
@@ -370,7 +373,11 @@ DeliveryOutcome Send(const SmtpServer& server, const EmailMessage& message) {
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &reply);
   std::string_view reply_text(last_reply.text.data(), last_reply.length);
   // "451 4.3.0 try again" -> "4.3.0 try again" (the code is in the outcome already).
-  if (reply_text.size() >= 4 && reply_text.substr(0, 3) == std::to_string(reply)) reply_text.remove_prefix(4);
+  if (reply_text.size() >= 4 && reply_text.substr(0, 3) == std::to_string(reply)) {
+    reply_text.remove_prefix(4);
+  } else {
+    reply_text = {};  // the last line is not the reply with that code
+  }
   if (code == CURLE_OK) return ClassifySmtpReply(static_cast<int>(reply), reply_text);
   // A negative reply is the server's decision; any other failure is the transport's. A reply
   // code below 400 here is from an earlier, successful step of the session.

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/run_command.h"
 
 namespace fraiseql::cli {
 namespace {
@@ -43,6 +44,15 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   debug_command->add_flag("--execute", debug.execute,
                           "Perform the matched actions for real (retries included) and report each delivery");
 
+  RunOptions run;
+  CLI::App* run_command = app.add_subcommand(
+      "run", "Run the daemon: read the change log, deliver, until SIGTERM or SIGINT");
+  run_command->add_option("--config", run.config_path, "The TOML config file")->required();
+  run_command->add_option("--log-format", run.log_format, "Log lines as text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  run_command->add_option("--log-level", run.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -69,6 +79,7 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   try {
     if (validate_command->parsed()) return RunValidate(validate, out, err);
     if (debug_command->parsed()) return RunDebugEvent(debug, out, err);
+    if (run_command->parsed()) return RunRun(run, out, err);
   } catch (const std::exception& error) {
     // A library threw on input we did not anticipate: report it rather than abort.
     err << "fraiseql-observer: error: " << error.what() << "\n";

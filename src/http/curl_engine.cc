@@ -377,8 +377,10 @@ struct CurlEngine::Impl {
       // One wake-up per batch: the engine takes the whole queue when it wakes. None at all from
       // a callback: the engine looks at the queue again before it waits (Run), and a wake-up
       // would only cost a write and an extra pass through poll per request.
-      wake = !wake_pending && std::this_thread::get_id() != engine_thread_id;
+      const bool on_engine_thread = std::this_thread::get_id() == engine_thread_id;
+      wake = !wake_pending && !on_engine_thread;
       wake_pending = true;
+      if (on_engine_thread) queued_by_engine = true;
     }
     if (wake) Wake();
   }
@@ -408,8 +410,11 @@ struct CurlEngine::Impl {
     std::array<epoll_event, kMaxEvents> events{};
     while (!stop.stop_requested()) {
       // Also what callbacks of the previous pass sent (they do not wake the loop, see Submit).
+      queued_by_engine = false;
       for (std::unique_ptr<Transfer>& transfer : TakeSubmitted()) Start(std::move(transfer));
-      const int ready = ::epoll_wait(epoll_fd.get(), events.data(), static_cast<int>(events.size()), WaitMs());
+      // A request refused in Start() may have had its callback send another: no waiting then.
+      const int wait_ms = queued_by_engine ? 0 : WaitMs();
+      const int ready = ::epoll_wait(epoll_fd.get(), events.data(), static_cast<int>(events.size()), wait_ms);
       if (ready < 0 && errno != EINTR) ReportError("epoll_wait", std::strerror(errno));
       int running = 0;
       for (int i = 0; i < ready; ++i) {
@@ -634,6 +639,8 @@ struct CurlEngine::Impl {
   // or the engine thread queued it itself and will look before it waits.
   bool wake_pending GUARDED_BY(mu) = false;
   std::thread::id engine_thread_id;  // written before the engine thread starts, then read-only
+  // Engine thread only: a callback queued a request since the loop last took the queue.
+  bool queued_by_engine = false;
 
   // Engine thread only. Destroyed before `multi` (declared after it), as curl requires.
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> in_flight;

@@ -217,3 +217,29 @@ GaugeFamily& CircuitState() {
 }
 
 }  // namespace fraiseql::metrics
+
+// Listener (src/listener).
+namespace fraiseql::metrics {
+
+GaugeFamily& ListenerLagSeconds() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_listener_lag_seconds",
+      "Seconds the oldest committed change-log row not yet read has been waiting (0 when caught up).");
+  return family;
+}
+
+HistogramFamily& ListenerBatchSize() {
+  static HistogramFamily& family = DefaultRegistry().AddHistogram(
+      "fraiseql_observer_listener_batch_size", "Change-log rows per batch handed off to the job queue.", {},
+      Buckets(kListenerBatchSizeBuckets));
+  return family;
+}
+
+HistogramFamily& ListenerFetchSeconds() {
+  static HistogramFamily& family = DefaultRegistry().AddHistogram(
+      "fraiseql_observer_listener_fetch_seconds", "Duration of one change-log read, in seconds.", {},
+      Buckets(kListenerFetchBuckets));
+  return family;
+}
+
+}  // namespace fraiseql::metrics

@@ -67,3 +67,16 @@ CounterFamily& ConditionErrorsTotal();  // {observer}
 CounterFamily& ConfigReloadsTotal();    // {result}
 
 }  // namespace fraiseql::metrics
+
+// Listener (src/listener): the gapless change-log reader's progress.
+namespace fraiseql::metrics {
+
+inline constexpr double kListenerBatchSizeBuckets[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+inline constexpr double kListenerFetchBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                   0.05,   0.1,   0.25,   0.5,   1,    2.5};
+
+GaugeFamily& ListenerLagSeconds();        // now() - created_at of the oldest committed row not yet read
+HistogramFamily& ListenerBatchSize();     // rows per committed batch, kListenerBatchSizeBuckets
+HistogramFamily& ListenerFetchSeconds();  // one change-log read, kListenerFetchBuckets
+
+}  // namespace fraiseql::metrics

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <functional>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -594,6 +595,30 @@ TEST(CurlEngine, SendFromInsideACallbackWorks) {
   const std::vector<ReceivedRequest> received = receiver.requests();
   ASSERT_EQ(received.size(), 2u);
   EXPECT_EQ(received[1].target, "/second");
+}
+
+TEST(CurlEngine, SendFromTheCallbackOfAnImmediateFailureIsNotLeftWaiting) {
+  // A chain of requests each refused at once, each sent by the previous one's callback: every
+  // link must start straight away, not at the engine's next idle wake-up (which would make the
+  // chain outlast the wait below).
+  auto engine = MakeEngine();
+  CurlEngine* raw = engine.get();
+  std::promise<int> finished;
+  std::future<int> future = finished.get_future();
+  std::function<void(int)> send_link = [&](int remaining) {
+    HttpRequest request = Get("http://127.0.0.1:9/");
+    request.method = "NOT A METHOD";
+    raw->Send(std::move(request), [&, remaining](HttpResult result) {
+      EXPECT_EQ(result.failure, TransportFailure::kInvalidRequest);
+      if (remaining == 0) {
+        finished.set_value(0);
+      } else {
+        send_link(remaining - 1);
+      }
+    });
+  };
+  send_link(40);
+  ASSERT_EQ(future.wait_for(kWait), std::future_status::ready);
 }
 
 TEST(CurlEngine, AThrowingCallbackIsLoggedAndTheEngineCarriesOn) {

@@ -1,0 +1,190 @@
+#include "app/daemon.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "app/delivery_stack.h"
+#include "app/signals.h"
+#include "common/log.h"
+#include "db/connection.h"
+#include "db/migrations.h"
+#include "http/admin_server.h"
+#include "listener/lease.h"
+#include "listener/listener.h"
+#include "matcher/matcher.h"
+#include "metrics/families.h"
+#include "queue/postgres_job_queue.h"
+
+namespace fraiseql {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::optional<std::string> ProcessEnvironment(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+// [database] url, else DATABASE_URL.
+Result<Secret> DatabaseUrl(const Config& config, const DaemonOptions& options) {
+  if (config.database.url) return *config.database.url;
+  if (auto url = (options.getenv ? options.getenv : ProcessEnvironment)("DATABASE_URL")) return Secret(*url);
+  return Error::InvalidArgument(
+      "no database URL: set [database] url (or url_env) in the config, or the DATABASE_URL environment variable");
+}
+
+// Refuses to run against a database whose schema is older than this binary: the listener and the
+// queue would fail on the first statement with a far less helpful message.
+Result<void> CheckMigrated(const Secret& url) {
+  Result<PgConnection> conn = PgConnection::Connect(url, milliseconds(10000));
+  if (!conn) return conn.error();
+  Result<std::vector<int>> pending = PendingMigrations(*conn);
+  if (!pending) return pending.error();
+  if (!pending->empty()) {
+    return Error::FailedPrecondition(std::to_string(pending->size()) + " migration(s) of " + conn->description() +
+                                     " are not applied yet: run 'fraiseql-observer migrate' first");
+  }
+  return Ok();
+}
+
+// Everything the daemon runs, in construction order; Shutdown() takes it apart in the order
+// guarantee 6 needs.
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> Create(const Config& config, Secret url) {
+    std::unique_ptr<Daemon> daemon(new Daemon(config));
+    const JobQueueConfig job_queue = config.job_queue.value_or(JobQueueConfig{});
+
+    PostgresJobQueueOptions queue_options;
+    queue_options.database_url = url;
+    queue_options.listener_id = config.database.listener_id;
+    queue_options.lock_timeout = job_queue.lock_timeout;
+    queue_options.poll_interval = job_queue.poll_interval;
+    queue_options.synchronous_commit = config.database.synchronous_commit;
+    queue_options.shutdown_timeout = config.performance.shutdown_timeout;
+    daemon->queue_ = std::make_unique<PostgresJobQueue>(std::move(queue_options), &daemon->clock_);
+
+    DeliveryStackOptions stack_options;
+    Result<std::unique_ptr<DeliveryStack>> stack = DeliveryStack::Create(
+        config, daemon->queue_.get(), daemon->queue_.get(), &daemon->clock_, std::move(stack_options));
+    if (!stack) return stack.error();
+    daemon->stack_ = std::move(*stack);
+
+    daemon->lease_ = std::make_unique<PostgresLease>(url);
+    ListenerOptions listener_options = ListenerOptionsFrom(config.database, url);
+    listener_options.holder = daemon->queue_->holder();
+    // Jobs this process inserts are claimed by it for as long as the queue's own claims last, so
+    // after a crash they are due again as soon as any other claim of ours would be.
+    listener_options.claim_for = job_queue.lock_timeout;
+    PostgresJobQueue* queue = daemon->queue_.get();
+    Result<std::unique_ptr<Listener>> listener = Listener::Create(
+        std::move(listener_options), daemon->index_, *daemon->lease_, daemon->clock_,
+        [queue, &stopping = daemon->stopping_](std::vector<Delivery> deliveries) {
+          queue->HandOver(std::move(deliveries));
+          // Backpressure (guarantee 5): the listener reads on only when the workers have room.
+          while (queue->HandOverRoom() == 0 && !stopping.load()) {
+            std::this_thread::sleep_for(milliseconds(5));
+          }
+        });
+    if (!listener) return listener.error();
+    daemon->listener_ = std::move(*listener);
+
+    Result<AdminServerOptions> admin_options = AdminServerOptions::FromConfig(config.metrics, config.security);
+    if (!admin_options) return admin_options.error();
+    Listener* listener_ptr = daemon->listener_.get();
+    admin_options->readiness = [listener_ptr] {
+      const Listener::Status status = listener_ptr->status();
+      if (!status.last_error.empty()) return Readiness{false, "listener: " + status.last_error};
+      return Readiness{true, ""};
+    };
+    if (config.metrics.enabled) daemon->admin_ = std::make_unique<AdminServer>(std::move(*admin_options));
+    return daemon;
+  }
+
+  Result<void> Start() {
+    if (admin_) {
+      Result<void> started = admin_->Start();
+      if (!started) return started;
+    }
+    stack_->Start();
+    listener_->Start();
+    log::Info("fraiseql-observer running",
+              {{"listener_id", config_.database.listener_id},
+               {"holder", queue_->holder()},
+               {"observers", std::to_string(config_.observers.size())},
+               {"metrics", admin_ ? "127.0.0.1:" + std::to_string(admin_->port()) : "disabled"}});
+    return Ok();
+  }
+
+  // Graceful stop: no new reads (the listener releases its lease so a standby takes over at once),
+  // no new claims, in-flight deliveries finish within shutdown_timeout, everything buffered is
+  // written, and what was claimed but not started goes back to the queue, unlocked.
+  void Shutdown() {
+    stopping_ = true;
+    listener_->Stop();
+    const size_t abandoned = stack_->Shutdown(config_.performance.shutdown_timeout);
+    if (abandoned > 0) {
+      log::Warn("shutdown timeout: deliveries still in flight are left to their claim's expiry",
+                {{"in_flight", std::to_string(abandoned)}});
+    }
+    queue_.reset();  // flushes completions and gives back what nobody claimed
+    if (admin_) admin_->Stop();
+    log::Info("fraiseql-observer stopped");
+  }
+
+ private:
+  explicit Daemon(const Config& config) : config_(config), index_(config.observers) {}
+
+  const Config& config_;
+  SystemClock clock_;
+  const ObserverIndex index_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<PostgresJobQueue> queue_;
+  std::unique_ptr<DeliveryStack> stack_;
+  std::unique_ptr<PostgresLease> lease_;
+  std::unique_ptr<Listener> listener_;
+  std::unique_ptr<AdminServer> admin_;
+};
+
+}  // namespace
+
+int RunDaemon(const Config& config, std::ostream& err, const DaemonOptions& options) {
+  // Before any thread starts, so every thread inherits the blocked mask and the signals reach
+  // only the wait below.
+  ShutdownSignals signals;
+  metrics::DeclareAllFamilies();
+
+  Result<Secret> url = DatabaseUrl(config, options);
+  if (!url) {
+    err << "fraiseql-observer: error: " << url.error().message << "\n";
+    return 1;
+  }
+  if (Result<void> migrated = CheckMigrated(*url); !migrated) {
+    err << "fraiseql-observer: error: " << migrated.error().message << "\n";
+    return 1;
+  }
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Create(config, *url);
+  if (!daemon) {
+    err << "fraiseql-observer: error: " << daemon.error().message << "\n";
+    return 1;
+  }
+  if (Result<void> started = (*daemon)->Start(); !started) {
+    err << "fraiseql-observer: error: " << started.error().message << "\n";
+    (*daemon)->Shutdown();
+    return 1;
+  }
+  const int signal = signals.Wait();
+  log::Info("shutting down", {{"signal", std::to_string(signal)}});
+  (*daemon)->Shutdown();
+  return 0;
+}
+
+}  // namespace fraiseql

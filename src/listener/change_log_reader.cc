@@ -1,0 +1,228 @@
+#include "listener/change_log_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <utility>
+
+namespace fraiseql {
+namespace {
+
+// The columns ChangeLogRow needs, every one cast to text so a legacy column of another type
+// (a text object_id holding "42") still arrives and is judged by FromChangeLogRow, plus the txid.
+// created_at is formatted in UTC here, independent of the session's TimeZone and DateStyle.
+constexpr const char* kColumns[] = {
+    "txid",          "pk_entity_change_log", "id",           "object_type",        "modification_type",
+    "created_at",    "tenant_id",            "fk_customer_org", "fk_contact",      "object_id",
+    "object_data",   "object_data_before",   "duration_ms",  "seq",                "actor_type",
+    "acting_for",    "schema_version",       "extra_metadata"};
+enum Column : size_t {
+  kTxid, kPk, kId, kObjectType, kModificationType, kCreatedAt, kTenantId, kFkCustomerOrg, kFkContact,
+  kObjectId, kObjectData, kObjectDataBefore, kDurationMs, kSeq, kActorType, kActingFor, kSchemaVersion,
+  kExtraMetadata, kColumnCount
+};
+static_assert(std::size(kColumns) == kColumnCount);
+
+std::string SelectList() {
+  std::string list;
+  for (size_t i = 0; i < kColumnCount; ++i) {
+    if (i > 0) list += ", ";
+    if (i == kCreatedAt) {
+      list += "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    } else {
+      list += std::string(kColumns[i]) + "::text";
+    }
+  }
+  return list;
+}
+
+template <typename T>
+Result<std::optional<T>> OptionalInteger(const PgResult& result, size_t row, size_t column) {
+  const std::optional<std::string_view> text = result.Get(row, column);
+  if (!text) return std::optional<T>();
+  T value{};
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (error != std::errc() || end != text->data() + text->size()) {
+    return Error::InvalidArgument(std::string(kColumns[column]) + " '" + std::string(*text) + "' is not an integer");
+  }
+  return std::optional<T>(value);
+}
+
+Result<nlohmann::json> JsonColumn(const PgResult& result, size_t row, size_t column) {
+  const std::optional<std::string_view> text = result.Get(row, column);
+  if (!text) return nlohmann::json();
+  nlohmann::json value = nlohmann::json::parse(text->begin(), text->end(), nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return Error::InvalidArgument(std::string(kColumns[column]) + " is not valid JSON");
+  return value;
+}
+
+std::optional<std::string> TextColumn(const PgResult& result, size_t row, size_t column) {
+  const std::optional<std::string_view> text = result.Get(row, column);
+  if (!text) return std::nullopt;
+  return std::string(*text);
+}
+
+Result<ChangeLogRow> ConvertRow(const PgResult& result, size_t row, int64_t pk) {
+  ChangeLogRow out;
+  out.pk = pk;
+  out.id = std::string(result.Get(row, kId).value_or(""));
+  out.object_type = std::string(result.Get(row, kObjectType).value_or(""));
+  out.modification_type = std::string(result.Get(row, kModificationType).value_or(""));
+  out.created_at = TextColumn(result, row, kCreatedAt);
+  out.tenant_id = TextColumn(result, row, kTenantId);
+  FRAISEQL_ASSIGN_OR_RETURN(out.fk_customer_org, OptionalInteger<int64_t>(result, row, kFkCustomerOrg));
+  FRAISEQL_ASSIGN_OR_RETURN(out.fk_contact, OptionalInteger<int64_t>(result, row, kFkContact));
+  out.object_id = TextColumn(result, row, kObjectId);
+  FRAISEQL_ASSIGN_OR_RETURN(out.object_data, JsonColumn(result, row, kObjectData));
+  FRAISEQL_ASSIGN_OR_RETURN(out.object_data_before, JsonColumn(result, row, kObjectDataBefore));
+  FRAISEQL_ASSIGN_OR_RETURN(out.duration_ms, OptionalInteger<int32_t>(result, row, kDurationMs));
+  FRAISEQL_ASSIGN_OR_RETURN(out.seq, OptionalInteger<int64_t>(result, row, kSeq));
+  out.actor_type = TextColumn(result, row, kActorType);
+  out.acting_for = TextColumn(result, row, kActingFor);
+  out.schema_version = TextColumn(result, row, kSchemaVersion);
+  FRAISEQL_ASSIGN_OR_RETURN(out.extra_metadata, JsonColumn(result, row, kExtraMetadata));
+  return out;
+}
+
+nlohmann::json RawRow(const PgResult& result, size_t row) {
+  nlohmann::json raw = nlohmann::json::object();
+  for (size_t column = 0; column < kColumnCount; ++column) {
+    const std::optional<std::string_view> text = result.Get(row, column);
+    raw[kColumns[column]] = text ? nlohmann::json(std::string(*text)) : nlohmann::json();
+  }
+  return raw;
+}
+
+Result<std::string> QuoteIdentifier(PgConnection& conn, std::string_view part) {
+  const std::string text(part);
+  std::unique_ptr<char, decltype(&PQfreemem)> quoted(PQescapeIdentifier(conn.native(), text.c_str(), text.size()),
+                                                     &PQfreemem);
+  if (!quoted) {
+    std::string reason = PQerrorMessage(conn.native());
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
+    return Error::InvalidArgument("cannot quote '" + text + "' as an identifier: " + reason);
+  }
+  return std::string(quoted.get());
+}
+
+std::vector<std::optional<std::string>> PositionParams(ChangeLogPosition after) {
+  return {std::to_string(after.txid), std::to_string(after.pk)};
+}
+
+}  // namespace
+
+Result<ChangeLogReader> ChangeLogReader::Create(PgConnection& conn, std::string_view table) {
+  const size_t dot = table.find('.');
+  std::string_view schema;
+  std::string_view name = table;
+  if (dot != std::string_view::npos) {
+    schema = table.substr(0, dot);
+    name = table.substr(dot + 1);
+    if (schema.empty() || name.find('.') != std::string_view::npos) {
+      return Error::InvalidArgument("change_log_table '" + std::string(table) +
+                                    "' must be \"table\" or \"schema.table\"");
+    }
+  }
+  if (name.empty()) {
+    return Error::InvalidArgument("change_log_table '" + std::string(table) + "' must be \"table\" or \"schema.table\"");
+  }
+  std::string quoted;
+  if (!schema.empty()) {
+    FRAISEQL_ASSIGN_OR_RETURN(quoted, QuoteIdentifier(conn, schema));
+    quoted += ".";
+  }
+  std::string quoted_name;
+  FRAISEQL_ASSIGN_OR_RETURN(quoted_name, QuoteIdentifier(conn, name));
+  quoted += quoted_name;
+  return ChangeLogReader(std::move(quoted));
+}
+
+ChangeLogReader::ChangeLogReader(std::string quoted_table) : quoted_table_(std::move(quoted_table)) {
+  // The row comparison and the ORDER BY match the (txid, pk_entity_change_log) index, so a read
+  // is an index range scan that stops after `limit` rows, however long the log is.
+  read_sql_ = "SELECT " + SelectList() + " FROM " + quoted_table_ +
+              " WHERE (txid, pk_entity_change_log) > ($1::xid8, $2::bigint)"
+              " AND txid < pg_snapshot_xmin(pg_current_snapshot())"
+              " ORDER BY txid, pk_entity_change_log LIMIT $3::bigint";
+  held_back_sql_ = "SELECT EXISTS (SELECT 1 FROM " + quoted_table_ +
+                   " WHERE (txid, pk_entity_change_log) > ($1::xid8, $2::bigint)"
+                   " AND txid >= pg_snapshot_xmin(pg_current_snapshot()))";
+  backlog_sql_ = "SELECT (SELECT pk_entity_change_log FROM " + quoted_table_ +
+                 " ORDER BY pk_entity_change_log DESC LIMIT 1)::text, o.pk::text,"
+                 " extract(epoch FROM now() - o.created_at)::float8::text"
+                 " FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT pk_entity_change_log AS pk, created_at FROM " +
+                 quoted_table_ +
+                 " WHERE (txid, pk_entity_change_log) > ($1::xid8, $2::bigint)"
+                 " ORDER BY txid, pk_entity_change_log LIMIT 1) AS o ON true";
+}
+
+Result<std::vector<ChangeLogEntry>> ChangeLogReader::ReadBatch(PgConnection& conn, ChangeLogPosition after,
+                                                               size_t limit) const {
+  std::vector<std::optional<std::string>> params = PositionParams(after);
+  params.emplace_back(std::to_string(limit));
+  Result<PgResult> result = conn.Execute(read_sql_, params);
+  if (!result) return std::move(result).error();
+  std::vector<ChangeLogEntry> entries;
+  entries.reserve(result->rows());
+  for (size_t row = 0; row < result->rows(); ++row) {
+    ChangeLogEntry entry;
+    // txid and pk are NOT NULL integers by the contract; a failure here is the server's.
+    std::optional<uint64_t> txid;
+    std::optional<int64_t> pk;
+    FRAISEQL_ASSIGN_OR_RETURN(txid, OptionalInteger<uint64_t>(*result, row, kTxid));
+    FRAISEQL_ASSIGN_OR_RETURN(pk, OptionalInteger<int64_t>(*result, row, kPk));
+    if (!txid || !pk) return Error::Internal("the change log returned a row without txid or pk");
+    entry.position = ChangeLogPosition{*txid, *pk};
+    entry.row = ConvertRow(*result, row, *pk);
+    if (!entry.row) entry.raw = RawRow(*result, row);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+Result<bool> ChangeLogReader::HasHeldBackRows(PgConnection& conn, ChangeLogPosition after) const {
+  Result<PgResult> result = conn.Execute(held_back_sql_, PositionParams(after));
+  if (!result) return std::move(result).error();
+  return result->rows() > 0 && result->Get(0, 0).value_or("f") == "t";
+}
+
+Result<BacklogEstimate> ChangeLogReader::EstimateBacklog(PgConnection& conn, ChangeLogPosition after) const {
+  Result<PgResult> result = conn.Execute(backlog_sql_, PositionParams(after));
+  if (!result) return std::move(result).error();
+  BacklogEstimate estimate;
+  if (result->rows() == 0 || result->is_null(0, 1)) return estimate;
+  std::optional<int64_t> newest;
+  std::optional<int64_t> oldest;
+  FRAISEQL_ASSIGN_OR_RETURN(newest, OptionalInteger<int64_t>(*result, 0, 0));
+  FRAISEQL_ASSIGN_OR_RETURN(oldest, OptionalInteger<int64_t>(*result, 0, 1));
+  estimate.rows = newest && oldest ? std::max<int64_t>(1, *newest - *oldest + 1) : 1;
+  const std::string lag(result->Get(0, 2).value_or("0"));
+  double seconds = 0;
+  auto [end, error] = std::from_chars(lag.data(), lag.data() + lag.size(), seconds);
+  if (error == std::errc() && end == lag.data() + lag.size()) estimate.lag_seconds = std::max(0.0, seconds);
+  return estimate;
+}
+
+nlohmann::json ChangeLogRowToJson(const ChangeLogRow& row, ChangeLogPosition position) {
+  auto optional = [](const auto& value) { return value ? nlohmann::json(*value) : nlohmann::json(); };
+  return nlohmann::json{{"txid", std::to_string(position.txid)},
+                        {"pk_entity_change_log", row.pk},
+                        {"id", row.id},
+                        {"object_type", row.object_type},
+                        {"modification_type", row.modification_type},
+                        {"created_at", optional(row.created_at)},
+                        {"tenant_id", optional(row.tenant_id)},
+                        {"fk_customer_org", optional(row.fk_customer_org)},
+                        {"fk_contact", optional(row.fk_contact)},
+                        {"object_id", optional(row.object_id)},
+                        {"object_data", row.object_data},
+                        {"object_data_before", row.object_data_before},
+                        {"duration_ms", optional(row.duration_ms)},
+                        {"seq", optional(row.seq)},
+                        {"actor_type", optional(row.actor_type)},
+                        {"acting_for", optional(row.acting_for)},
+                        {"schema_version", optional(row.schema_version)},
+                        {"extra_metadata", row.extra_metadata}};
+}
+
+}  // namespace fraiseql

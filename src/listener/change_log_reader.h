@@ -1,0 +1,77 @@
+// ChangeLogReader: the gapless read of the change log (guarantee 1). It returns rows strictly
+// after a (txid, pk) position, in (txid, pk) order, and only rows whose writer's transaction id
+// is below the oldest transaction still running (pg_snapshot_xmin(pg_current_snapshot())): every
+// transaction that could still add a row before that bound has ended, so a row whose transaction
+// commits after a later-numbered row's is read later, never skipped; no time windows involved.
+// Thread-safety: a reader is immutable and may be shared; each call uses the caller's connection.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint/checkpoint_store.h"
+#include "common/result.h"
+#include "db/connection.h"
+#include "event/entity_event.h"
+
+namespace fraiseql {
+
+// One row as read. `row` holds the converted columns, or the reason they could not be (a
+// non-numeric value in a legacy text column, JSON that does not parse): such a row is
+// dead-lettered with `raw`, every column as text, and reading goes on (guarantee 7).
+struct ChangeLogEntry {
+  ChangeLogPosition position;
+  Result<ChangeLogRow> row = Error::Internal("unset");
+  nlohmann::json raw;  // column name -> text or null; filled only when `row` is an error
+};
+
+// A cheap look at what is left (two index probes), for the backlog and lag gauges.
+struct BacklogEstimate {
+  // Rows after the position (by pk distance, so approximate: pk gaps left by rolled-back
+  // inserts count, and rows of other transactions interleave); 0 when caught up.
+  int64_t rows = 0;
+  // now() minus the created_at of the oldest committed row not yet read; 0 when caught up.
+  double lag_seconds = 0;
+};
+
+class ChangeLogReader {
+ public:
+  // `table` is "schema.table" or "table" (DatabaseConfig::change_log_table), each part taken
+  // literally (case-sensitive) and quoted with PQescapeIdentifier on `conn`'s encoding.
+  // kInvalidArgument for an empty part or more than one dot.
+  static Result<ChangeLogReader> Create(PgConnection& conn, std::string_view table);
+
+  // Up to `limit` rows after `after`, in (txid, pk) order, by the rule above. One statement,
+  // outside any transaction of the caller's (it needs a fresh snapshot). Errors: the server's
+  // (kInvalidArgument for a table without the txid column: apply migrations/001).
+  Result<std::vector<ChangeLogEntry>> ReadBatch(PgConnection& conn, ChangeLogPosition after, size_t limit) const;
+
+  // True when committed rows after `after` exist that ReadBatch cannot return yet because an
+  // older transaction is still running: the caller should look again soon, since no NOTIFY
+  // will come when that transaction ends (it may not touch the change log at all).
+  Result<bool> HasHeldBackRows(PgConnection& conn, ChangeLogPosition after) const;
+
+  Result<BacklogEstimate> EstimateBacklog(PgConnection& conn, ChangeLogPosition after) const;
+
+  // The quoted table name, e.g. "core"."tb_entity_change_log".
+  const std::string& quoted_table() const { return quoted_table_; }
+
+ private:
+  explicit ChangeLogReader(std::string quoted_table);
+
+  std::string quoted_table_;
+  std::string read_sql_;
+  std::string held_back_sql_;
+  std::string backlog_sql_;
+};
+
+// The row as a JSON object with the change-log column names, for a dead letter's row_data.
+nlohmann::json ChangeLogRowToJson(const ChangeLogRow& row, ChangeLogPosition position);
+
+}  // namespace fraiseql

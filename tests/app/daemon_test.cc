@@ -1,0 +1,333 @@
+// The daemon end to end, as a user runs it: the real fraiseql-observer binary (`run`) against a
+// real PostgreSQL and real HTTP receivers, killed, restarted and stopped. Guarantees 1-7 of
+// ARCHITECTURE.md at the level of the whole process.
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "db/connection.h"
+#include "db/migrations.h"
+#include "testing/child_process.h"
+#include "testing/http_receiver.h"
+#include "testing/private_cluster.h"
+#include "testing/scratch_database.h"
+
+namespace fraiseql {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using testing::ChildProcess;
+using testing::HttpReceiver;
+using testing::ScriptedReply;
+
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
+}
+
+PgConnection MustConnect(const std::string& url) {
+  Result<PgConnection> conn = PgConnection::Connect(Secret(url), 10s);
+  EXPECT_TRUE(conn.has_value()) << conn.error().message;
+  return std::move(conn).value();
+}
+
+void MustExecute(PgConnection& conn, const std::string& sql) {
+  Result<PgResult> result = conn.Execute(sql);
+  ASSERT_TRUE(result.has_value()) << sql << ": " << result.error().message;
+}
+
+int64_t CountRows(const std::string& url, const std::string& sql) {
+  PgConnection conn = MustConnect(url);
+  Result<PgResult> result = conn.Execute(sql);
+  EXPECT_TRUE(result.has_value()) << sql << ": " << result.error().message;
+  if (!result || result->rows() == 0) return -1;
+  return std::stoll(std::string(result->Get(0, 0).value_or("-1")));
+}
+
+void Migrate(const std::string& url) {
+  PgConnection conn = MustConnect(url);
+  Result<MigrationReport> report = ApplyMigrations(conn, MigrationMode::kApply);
+  ASSERT_TRUE(report.has_value()) << report.error().message;
+}
+
+// `count` INSERTs of Orders numbered from `first`, committed in one statement.
+void InsertOrders(const std::string& url, int first, int count, const std::string& status = "new") {
+  PgConnection conn = MustConnect(url);
+  MustExecute(conn,
+              "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data) "
+              "SELECT 'Order', 'INSERT', gen_random_uuid(), jsonb_build_object('n', g, 'status', '" + status +
+                  "') FROM generate_series(" + std::to_string(first) + ", " + std::to_string(first + count - 1) +
+                  ") g");
+}
+
+struct DaemonConfig {
+  std::string database_url;
+  std::string listener_id = "test";
+  std::vector<std::string> webhook_urls;
+  std::string retry = "max_attempts = 3\ninitial_delay_ms = 20\nmax_delay_ms = 100";
+  std::string condition;
+  std::string extra;
+};
+
+std::string WriteConfig(const DaemonConfig& config, const std::string& name = "config.toml") {
+  std::string text = R"(
+[database]
+url = ")" + config.database_url + R"("
+listener_id = ")" + config.listener_id + R"("
+batch_size = 500
+poll_interval_ms = 200
+
+[job_queue]
+lock_timeout_ms = 2000
+poll_interval_ms = 100
+
+[performance]
+shutdown_timeout_ms = 10000
+
+[metrics]
+listen = "127.0.0.1:0"
+
+[security]
+allow_private_targets = ["127.0.0.0/8"]
+)" + config.extra + R"(
+[[observers]]
+name = "orders"
+entity = "Order"
+event_type = "*"
+)";
+  if (!config.condition.empty()) text += "condition = \"" + config.condition + "\"\n";
+  text += "\n[observers.retry]\n" + config.retry + "\n";
+  for (const std::string& url : config.webhook_urls) {
+    text += "\n[[observers.actions]]\ntype = \"webhook\"\nurl = \"" + url + "\"\n";
+  }
+  const std::string path = TempPath(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::unique_ptr<ChildProcess> StartDaemon(const std::string& config_path, const std::string& log_name = "daemon.log") {
+  return std::make_unique<ChildProcess>(testing::ObserverBinary(), std::vector<std::string>{"run", "--config", config_path},
+                                        std::map<std::string, std::string>{}, TempPath(log_name));
+}
+
+// Distinct webhook-ids the receiver saw, and how many requests in all.
+struct Seen {
+  std::set<std::string> ids;
+  size_t requests = 0;
+};
+
+Seen SeenBy(const HttpReceiver& receiver) {
+  Seen seen;
+  for (const testing::ReceivedRequest& request : receiver.requests()) {
+    ++seen.requests;
+    if (auto id = request.Header("webhook-id")) seen.ids.insert(*id);
+  }
+  return seen;
+}
+
+TEST(DaemonTest, DeliversCommittedRowsAndStopsGracefully) {
+  testing::ScratchDatabase database("daemon");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  const std::string config = WriteConfig({url, "test", {receiver.url("/orders")}});
+  auto daemon = StartDaemon(config);
+  InsertOrders(url, 1, 200);
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << daemon->output();
+  // Each delivery arrived once and carries the event it was made for.
+  std::set<int> numbers;
+  for (const testing::ReceivedRequest& request : receiver.requests()) {
+    numbers.insert(nlohmann::json::parse(request.body)["data"]["n"].get<int>());
+  }
+  EXPECT_EQ(numbers.size(), 200u);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_jobs"), 0);
+  EXPECT_THAT(daemon->output(), HasSubstr("fraiseql-observer stopped"));
+}
+
+TEST(DaemonTest, RefusesToStartOnAnUnmigratedDatabase) {
+  testing::ScratchDatabase database("daemonunmigrated");
+  HttpReceiver receiver;
+  const std::string config = WriteConfig({database.url().Reveal(), "test", {receiver.url()}});
+  auto daemon = StartDaemon(config);
+  EXPECT_EQ(daemon->Wait(30s), std::optional<int>(1));
+  EXPECT_THAT(daemon->output(), HasSubstr("run 'fraiseql-observer migrate' first"));
+}
+
+// Guarantees 1 and 2: SIGKILL at three random moments loses nothing; repeats keep their key.
+TEST(DaemonTest, SurvivesSigkillAtThreeRandomMoments) {
+  constexpr int kEvents = 20000;
+  testing::ScratchDatabase database("daemonkill");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  const std::string config = WriteConfig({url, "test", {receiver.url("/orders")}});
+  InsertOrders(url, 1, kEvents);
+
+  std::mt19937 random(20261201);  // seeded: a failure can be replayed
+  std::uniform_int_distribution<int> moment(kEvents / 10, kEvents * 9 / 10);
+  std::vector<int> kill_at = {moment(random), moment(random), moment(random)};
+  std::sort(kill_at.begin(), kill_at.end());
+  for (size_t round = 0; round < kill_at.size(); ++round) {
+    auto daemon = StartDaemon(config, "daemon-" + std::to_string(round) + ".log");
+    const size_t target = static_cast<size_t>(kill_at[round]);
+    ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() >= target; }, 120s)) << daemon->output();
+    daemon->Signal(SIGKILL);
+    EXPECT_EQ(daemon->Wait(30s), std::optional<int>(128 + SIGKILL));
+  }
+  auto last = StartDaemon(config, "daemon-last.log");
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == static_cast<size_t>(kEvents); }, 180s))
+      << SeenBy(receiver).ids.size() << " of " << kEvents << "\n" << last->output();
+  last->Signal(SIGTERM);
+  EXPECT_EQ(last->Wait(30s), std::optional<int>(0)) << last->output();
+
+  // A repeat is always the same delivery: its webhook-id names the same event every time.
+  std::map<std::string, int> event_of;
+  for (const testing::ReceivedRequest& request : receiver.requests()) {
+    const int n = nlohmann::json::parse(request.body)["data"]["n"].get<int>();
+    auto [entry, inserted] = event_of.emplace(*request.Header("webhook-id"), n);
+    if (!inserted) EXPECT_EQ(entry->second, n);
+  }
+  EXPECT_EQ(event_of.size(), static_cast<size_t>(kEvents));
+  // Repeats are bounded by what can be in flight at a kill: the attempts running
+  // (max_in_flight 256) plus completions not yet written (one flush batch, 1000).
+  const size_t repeats = SeenBy(receiver).requests - kEvents;
+  EXPECT_LE(repeats, 3u * (256 + 1000)) << repeats << " repeats";
+  RecordProperty("repeats", static_cast<int>(repeats));
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_jobs"), 0);
+}
+
+TEST(DaemonTest, ReconnectsAfterPostgresRestartsWithoutLoss) {
+  testing::PrivateCluster cluster;
+  Migrate(cluster.url());
+  HttpReceiver receiver;
+  const std::string config = WriteConfig({cluster.url(), "test", {receiver.url()}});
+  auto daemon = StartDaemon(config);
+  InsertOrders(cluster.url(), 1, 500);
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() >= 100; }, 60s)) << daemon->output();
+  ASSERT_TRUE(cluster.Restart());
+  InsertOrders(cluster.url(), 501, 500);
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 1000; }, 120s))
+      << SeenBy(receiver).ids.size() << "\n" << daemon->output();
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
+}
+
+// Guarantee 6: SIGTERM with deliveries in flight loses none and leaves none locked.
+TEST(DaemonTest, GracefulShutdownWithDeliveriesInFlight) {
+  testing::ScratchDatabase database("daemonterm");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  ScriptedReply slow = ScriptedReply::Status(200);
+  slow.delay = 300ms;
+  receiver.SetDefault(slow);
+  const std::string config = WriteConfig({url, "test", {receiver.url()}, "max_attempts = 3\ninitial_delay_ms = 20\nmax_delay_ms = 100",
+                                          "", "\n[performance]\nmax_in_flight_per_target = 4\n"});
+  InsertOrders(url, 1, 60);
+  auto daemon = StartDaemon(config);
+  ASSERT_TRUE(Eventually([&] { return receiver.request_count() >= 4; }, 60s)) << daemon->output();
+  daemon->Signal(SIGTERM);
+  ASSERT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
+  // Nothing is left claimed by the stopped process, and nothing is lost: every event was
+  // delivered or is still queued.
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_jobs WHERE locked_by IS NOT NULL AND locked_until > now()"), 0);
+  const int64_t queued = CountRows(url, "SELECT count(*) FROM observer_jobs");
+  const size_t delivered = SeenBy(receiver).ids.size();
+  EXPECT_GE(static_cast<size_t>(queued) + delivered, 60u);
+  EXPECT_GT(queued, 0);  // it really stopped with work left
+  // The next run delivers the rest.
+  receiver.SetDefault(ScriptedReply::Status(200));
+  auto next = StartDaemon(config, "daemon-next.log");
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 60; }, 60s)) << next->output();
+  next->Signal(SIGTERM);
+  EXPECT_EQ(next->Wait(30s), std::optional<int>(0));
+}
+
+// Guarantee 4 at process level: one reader per listener id; the standby takes over.
+TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
+  testing::ScratchDatabase database("daemonfailover");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  const std::string config = WriteConfig({url, "shared", {receiver.url()}});
+  auto first = StartDaemon(config, "first.log");
+  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
+      << first->output();
+  const std::string first_holder = [&] {
+    PgConnection conn = MustConnect(url);
+    return std::string(conn.Execute("SELECT holder FROM observer_leases")->Get(0, 0).value_or(""));
+  }();
+  auto second = StartDaemon(config, "second.log");
+  InsertOrders(url, 1, 100);
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 100; }, 60s));
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_leases WHERE holder = '" + first_holder + "'"), 1);
+
+  first->Signal(SIGTERM);
+  ASSERT_EQ(first->Wait(30s), std::optional<int>(0)) << first->output();
+  InsertOrders(url, 101, 100);
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << second->output();
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_leases WHERE holder <> '" + first_holder + "' AND epoch >= 2"), 1);
+  EXPECT_EQ(SeenBy(receiver).requests, 200u);  // no event was read by both
+  second->Signal(SIGTERM);
+  EXPECT_EQ(second->Wait(30s), std::optional<int>(0)) << second->output();
+}
+
+// Guarantee 7: poison rows are dead-lettered with their reasons; their neighbours flow on.
+TEST(DaemonTest, PoisonRowsAreDeadLetteredWhileNeighboursAreDelivered) {
+  testing::ScratchDatabase database("daemonpoison");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  // On an INSERT there is no pre-image, so field_changed() is an evaluation error (for n = 3).
+  const std::string config_with_error = WriteConfig(
+      {url, "test", {receiver.url()}, "max_attempts = 1", "data.n == 3 && field_changed(status) || data.n != 3"},
+      "config-error.toml");
+  auto daemon = StartDaemon(config_with_error);
+  PgConnection conn = MustConnect(url);
+  MustExecute(conn, R"(
+INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data) VALUES
+  ('Order', 'INSERT', gen_random_uuid(), '{"n": 1}'),
+  ('Order', 'INSERT', NULL, '{"n": 2}'),
+  ('Order', 'INSERT', gen_random_uuid(), '{"n": 3}'),
+  ('Order', 'MERGE', gen_random_uuid(), '{"n": 4}'),
+  ('Order', 'INSERT', gen_random_uuid(), '{"n": 5}'))");
+  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 2; }, 60s)) << daemon->output();
+  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_dead_letters") == 3; }, 60s))
+      << daemon->output();
+  Result<PgResult> reasons = conn.Execute("SELECT reason FROM observer_dead_letters ORDER BY change_log_pk");
+  ASSERT_TRUE(reasons.has_value());
+  ASSERT_EQ(reasons->rows(), 3u);
+  EXPECT_THAT(std::string(*reasons->Get(0, 0)), HasSubstr("object_id"));
+  EXPECT_THAT(std::string(*reasons->Get(1, 0)), HasSubstr("field_changed"));
+  EXPECT_THAT(std::string(*reasons->Get(2, 0)), HasSubstr("MERGE"));
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0));
+}
+
+}  // namespace
+}  // namespace fraiseql

@@ -1,0 +1,230 @@
+// `fraiseql-observer dlq ...` run in-process against a scratch database (label pg).
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli/cli.h"
+#include "dlq/dead_letter_record.h"
+#include "queue/migrated_database.h"
+#include "testing/cli_test_util.h"
+
+namespace fraiseql {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::CliRun;
+using testing::MigratedDatabase;
+using testing::NewAttempt;
+using testing::NewDelivery;
+using testing::NewEvent;
+using testing::RunCli;
+
+// Dead letters 1 (observer o1, Order, retryable), 2 (o2, User, a day old), 3 (a pipeline failure).
+class DlqCommandTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<DeadLetterRecord> records;
+    for (const Delivery* delivery : {&order_, &user_}) {
+      DeadLetterRecord record;
+      record.delivery_id = delivery->id;
+      record.listener_id = "default";
+      record.event = EventToJson(*delivery->event);
+      record.observer = delivery->observer;
+      record.action_index = delivery->action_index;
+      record.action_type = "webhook";
+      record.entity_type = delivery->event->entity_type;
+      record.attempts = {NewAttempt(503, "HTTP 503 Service Unavailable", 1), NewAttempt(404, "HTTP 404 Not Found", 2)};
+      record.reason = "HTTP 404 Not Found";
+      records.push_back(record);
+    }
+    DeadLetterRecord failure;
+    failure.listener_id = "default";
+    failure.change_log_pk = 99;
+    failure.row_data = nlohmann::json{{"pk_entity_change_log", 99}};
+    failure.reason = "row 99: unknown modification_type 'MERGE'";
+    records.push_back(failure);
+    PgConnection conn = db_.Connect();
+    ASSERT_TRUE(conn.Execute("BEGIN"));
+    Result<void> inserted = InsertDeadLetters(conn, records);
+    ASSERT_TRUE(inserted) << inserted.error().message;
+    ASSERT_TRUE(conn.Execute("COMMIT"));
+    db_.Execute("UPDATE observer_dead_letters SET created_at = now() - interval '1 day' WHERE id = 2");
+  }
+
+  CliRun Dlq(std::vector<std::string> args) {
+    args.insert(args.begin(), "dlq");
+    args.push_back("--database-url");
+    args.push_back(db_.url().Reveal());
+    return RunCli(args);
+  }
+
+  int64_t DeadLetters() const { return db_.Count("SELECT count(*) FROM observer_dead_letters"); }
+  int64_t Jobs() const { return db_.Count("SELECT count(*) FROM observer_jobs"); }
+
+  MigratedDatabase db_{"dlqcli"};
+  Delivery order_ = NewDelivery(NewEvent("Order", 1), "o1", 1);
+  Delivery user_ = NewDelivery(NewEvent("User", 2), "o2", 0);
+};
+
+TEST_F(DlqCommandTest, ListShowsATableAndFilters) {
+  CliRun run = Dlq({"list"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_THAT(run.out, AllOf(HasSubstr("ID"), HasSubstr("OBSERVER"), HasSubstr("o1"), HasSubstr("o2"),
+                             HasSubstr("1 (webhook)"), HasSubstr("HTTP 404 Not Found"),
+                             HasSubstr("unknown modification_type"), HasSubstr("3 dead letters")));
+
+  run = Dlq({"list", "--observer", "o2"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_THAT(run.out, AllOf(HasSubstr("o2"), Not(HasSubstr("o1")), HasSubstr("1 dead letter\n")));
+
+  run = Dlq({"list", "--entity", "Order"});
+  EXPECT_THAT(run.out, AllOf(HasSubstr("o1"), HasSubstr("1 dead letter\n")));
+
+  run = Dlq({"list", "--since", "2h"});
+  EXPECT_THAT(run.out, AllOf(HasSubstr("o1"), Not(HasSubstr("o2")), HasSubstr("2 dead letters")));
+
+  run = Dlq({"list", "--since", "2020-01-01T00:00:00Z", "--limit", "2"});
+  EXPECT_THAT(run.out, HasSubstr("2 dead letters (the --limit"));
+
+  run = Dlq({"list", "--observer", "nobody"});
+  EXPECT_EQ(run.out, "no dead letters\n");
+}
+
+TEST_F(DlqCommandTest, ListAsJson) {
+  CliRun run = Dlq({"list", "--format", "json"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  const nlohmann::json list = nlohmann::json::parse(run.out);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0]["id"], 1);
+  EXPECT_EQ(list[0]["delivery_id"], order_.id);
+  EXPECT_EQ(list[0]["observer"], "o1");
+  EXPECT_EQ(list[0]["action_index"], 1);
+  EXPECT_EQ(list[0]["attempts"].size(), 2u);
+  EXPECT_EQ(list[0]["attempts"][1]["status"], 404);
+  EXPECT_EQ(list[0]["retryable"], true);
+  EXPECT_TRUE(list[2]["delivery_id"].is_null());
+  EXPECT_EQ(list[2]["retryable"], false);
+}
+
+TEST_F(DlqCommandTest, ShowPrintsEveryAttemptAndTheEvent) {
+  CliRun run = Dlq({"show", "1"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_THAT(run.out, AllOf(HasSubstr("dead letter 1"), HasSubstr(order_.id), HasSubstr("o1, action 1 (webhook)"),
+                             HasSubstr("1. 2026-01-01T00:00:01.000000Z  retryable  status 503  12.345 ms"),
+                             HasSubstr("2. 2026-01-01T00:00:02.000000Z  permanent  status 404"),
+                             HasSubstr("reason:      HTTP 404 Not Found"), HasSubstr(order_.event->id)));
+
+  run = Dlq({"show", "3"});
+  EXPECT_THAT(run.out, AllOf(HasSubstr("none: a pipeline failure"), HasSubstr("row data:"), HasSubstr("row 99")));
+
+  run = Dlq({"show", "2", "--format", "json"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_EQ(nlohmann::json::parse(run.out)["observer"], "o2");
+
+  run = Dlq({"show", "42"});
+  EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
+  EXPECT_THAT(run.err, HasSubstr("there is no dead letter 42"));
+
+  run = Dlq({"show", "x1"});
+  EXPECT_EQ(run.exit_code, cli::kExitUsage);
+}
+
+TEST_F(DlqCommandTest, RetryReEnqueuesOneDelivery) {
+  CliRun run = Dlq({"retry", "1"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_THAT(run.out, AllOf(HasSubstr("re-enqueued delivery " + order_.id + " (observer o1, action 1)"),
+                             HasSubstr("retried 1 dead letter\n")));
+  EXPECT_EQ(Jobs(), 1);
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM observer_jobs WHERE delivery_id = $1 AND action_index = 1 AND attempt = 0",
+                      {order_.id}),
+            1);
+  EXPECT_EQ(DeadLetters(), 2);
+}
+
+TEST_F(DlqCommandTest, RetryOfAPipelineFailureIsRefused) {
+  CliRun run = Dlq({"retry", "3"});
+  EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
+  EXPECT_THAT(run.out, HasSubstr("cannot be retried: it records a pipeline failure"));
+  EXPECT_THAT(run.err, HasSubstr("dead letter 3 cannot be retried"));
+  EXPECT_EQ(DeadLetters(), 3);
+  EXPECT_EQ(Jobs(), 0);
+}
+
+TEST_F(DlqCommandTest, RetryAllDryRunThenForReal) {
+  CliRun run = Dlq({"retry", "--all", "--dry-run"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_THAT(run.out, AllOf(HasSubstr("would re-enqueue delivery " + order_.id),
+                             HasSubstr("dry run: would retry 2 dead letters; 1 cannot be retried; nothing was changed")));
+  EXPECT_EQ(DeadLetters(), 3);
+  EXPECT_EQ(Jobs(), 0);
+
+  run = Dlq({"retry", "--all", "--entity", "User", "--format", "json"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  const nlohmann::json report = nlohmann::json::parse(run.out);
+  EXPECT_EQ(report["enqueued"], 1);
+  EXPECT_EQ(report["items"][0]["delivery_id"], user_.id);
+  EXPECT_EQ(Jobs(), 1);
+  EXPECT_EQ(DeadLetters(), 2);
+}
+
+TEST_F(DlqCommandTest, PurgeDryRunChangesNothingAndPurgeDeletes) {
+  CliRun run = Dlq({"purge", "--all", "--observer", "o1", "--dry-run"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_EQ(run.out, "dry run: would purge 1 dead letter (1); nothing was changed\n");
+  EXPECT_EQ(DeadLetters(), 3);
+
+  run = Dlq({"purge", "2"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_EQ(run.out, "purged 1 dead letter (2)\n");
+  EXPECT_EQ(DeadLetters(), 2);
+
+  run = Dlq({"purge", "--all", "--format", "json"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_EQ(nlohmann::json::parse(run.out)["count"], 2);
+  EXPECT_EQ(DeadLetters(), 0);
+}
+
+TEST_F(DlqCommandTest, UsageErrors) {
+  EXPECT_EQ(Dlq({"retry"}).exit_code, cli::kExitUsage);
+  EXPECT_EQ(Dlq({"retry", "1", "--all"}).exit_code, cli::kExitUsage);
+  EXPECT_EQ(Dlq({"purge", "1", "--observer", "o1"}).exit_code, cli::kExitUsage);
+  CliRun run = Dlq({"list", "--since", "yesterday"});
+  EXPECT_EQ(run.exit_code, cli::kExitUsage);
+  EXPECT_THAT(run.err, HasSubstr("--since: 'yesterday'"));
+  EXPECT_EQ(DeadLetters(), 3);
+}
+
+TEST(DlqCommandDatabaseTest, WithoutADatabaseItSaysHowToGiveOne) {
+  unsetenv("DATABASE_URL");
+  CliRun run = RunCli({"dlq", "list"});
+  EXPECT_EQ(run.exit_code, cli::kExitUsage);
+  EXPECT_THAT(run.err, HasSubstr("no database: give --database-url"));
+}
+
+TEST(DlqCommandDatabaseTest, TheUrlComesFromDatabaseUrlOrTheConfigAndItsPasswordIsNeverPrinted) {
+  MigratedDatabase db("dlqcli");
+  setenv("DATABASE_URL", db.url().Reveal().c_str(), 1);
+  CliRun run = RunCli({"dlq", "list"});
+  unsetenv("DATABASE_URL");
+  EXPECT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  EXPECT_EQ(run.out, "no dead letters\n");
+
+  const std::string config = testing::WriteTempFile(
+      "observer.toml", "[database]\nurl = \"" + db.url().Reveal() + "\"\n");
+  run = RunCli({"dlq", "list", "--config", config});
+  EXPECT_EQ(run.exit_code, cli::kExitOk) << run.err;
+
+  const std::string port = std::to_string(testing::UnusedLoopbackPort());
+  run = RunCli({"dlq", "list", "--database-url", "postgresql://admin:s3cretpw@127.0.0.1:" + port + "/x"});
+  EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
+  EXPECT_THAT(run.err, AllOf(HasSubstr("127.0.0.1:" + port), Not(HasSubstr("s3cretpw"))));
+  EXPECT_THAT(run.out, Not(HasSubstr("s3cretpw")));
+}
+
+}  // namespace
+}  // namespace fraiseql

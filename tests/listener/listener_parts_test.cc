@@ -1,0 +1,420 @@
+// The listener's parts against the real PostgreSQL: the gapless ChangeLogReader, the lease and
+// the NOTIFY wake-up. Every test has a migrated database of its own.
+#include <atomic>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "checkpoint/postgres_checkpoint_store.h"
+#include "event/entity_event.h"
+#include "listener/change_log_reader.h"
+#include "listener/lease.h"
+#include "listener/notify_wakeup.h"
+#include "listener_test_util.h"
+
+namespace fraiseql::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using std::chrono::milliseconds;
+
+ChangeLogReader MustReader(PgConnection& conn, std::string_view table = "core.tb_entity_change_log") {
+  Result<ChangeLogReader> reader = ChangeLogReader::Create(conn, table);
+  if (!reader) throw std::runtime_error(reader.error().message);
+  return std::move(reader).value();
+}
+
+std::vector<int64_t> Pks(const std::vector<ChangeLogEntry>& entries) {
+  std::vector<int64_t> pks;
+  for (const ChangeLogEntry& entry : entries) pks.push_back(entry.position.pk);
+  return pks;
+}
+
+// Reads until at least `count` rows come back (other tests' transactions may hold rows back
+// for a while: the xmin rule is cluster-wide).
+std::vector<ChangeLogEntry> ReadAtLeast(const ChangeLogReader& reader, PgConnection& conn, ChangeLogPosition after,
+                                        size_t limit, size_t count) {
+  std::vector<ChangeLogEntry> entries;
+  EXPECT_TRUE(PollUntil([&] {
+    Result<std::vector<ChangeLogEntry>> read = reader.ReadBatch(conn, after, limit);
+    if (!read) throw std::runtime_error(read.error().message);
+    entries = std::move(read).value();
+    return entries.size() >= count;
+  })) << "only " << entries.size() << " rows";
+  return entries;
+}
+
+// --- ChangeLogReader ------------------------------------------------------------------------
+
+TEST(ChangeLogReader, ReadsInTxidPkOrderAfterThePositionUpToTheLimit) {
+  MigratedDatabase database;
+  PgConnection conn = database.Connect();
+  const int64_t a = InsertOrder(conn, 1);
+  const int64_t b = InsertOrder(conn, 2);
+  const int64_t c = InsertOrder(conn, 3);
+  ChangeLogReader reader = MustReader(conn);
+
+  std::vector<ChangeLogEntry> all = ReadAtLeast(reader, conn, {}, 10, 3);
+  EXPECT_THAT(Pks(all), ElementsAre(a, b, c));
+  EXPECT_LT(all[0].position, all[1].position);
+  std::vector<ChangeLogEntry> two = ReadAtLeast(reader, conn, {}, 2, 2);
+  EXPECT_THAT(Pks(two), ElementsAre(a, b));
+  std::vector<ChangeLogEntry> rest = ReadAtLeast(reader, conn, two.back().position, 10, 1);
+  EXPECT_THAT(Pks(rest), ElementsAre(c));
+  Result<std::vector<ChangeLogEntry>> none = reader.ReadBatch(conn, all.back().position, 10);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(ChangeLogReader, ConvertsTheColumnsAnEventNeeds) {
+  MigratedDatabase database;
+  PgConnection conn = database.Connect();
+  MustExecute(conn,
+              "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data, "
+              "object_data_before, tenant_id, fk_contact, duration_ms, actor_type, extra_metadata, created_at) "
+              "VALUES ('Order', 'UPDATE', '00000000-0000-4000-8000-000000000007', '{\"total\": 5}', "
+              "'{\"total\": 4}', '11111111-2222-4333-8444-555555555555', 42, 12, 'user', "
+              "'{\"cdc_source\": \"fallback_trigger\"}', '2026-11-29 12:00:00.5+00')");
+  ChangeLogReader reader = MustReader(conn);
+  std::vector<ChangeLogEntry> entries = ReadAtLeast(reader, conn, {}, 10, 1);
+  ASSERT_TRUE(entries[0].row) << entries[0].row.error().message;
+  const ChangeLogRow& row = *entries[0].row;
+  EXPECT_EQ(row.pk, entries[0].position.pk);
+  EXPECT_EQ(row.created_at, "2026-11-29T12:00:00.500000Z");
+  EXPECT_EQ(row.fk_contact, 42);
+  EXPECT_EQ(row.duration_ms, 12);
+  EXPECT_TRUE(row.seq.has_value());
+  EXPECT_EQ(row.object_data_before, nlohmann::json({{"total", 4}}));
+  SystemClock clock;
+  Result<EntityEvent> event = FromChangeLogRow(row, clock);
+  ASSERT_TRUE(event) << event.error().message;
+  EXPECT_EQ(event->event_type, EventKind::kUpdate);
+  EXPECT_EQ(event->entity_id, "00000000-0000-4000-8000-000000000007");
+  EXPECT_EQ(event->changes, nlohmann::json({{"total", {{"old", 4}, {"new", 5}}}}));
+  EXPECT_EQ(event->cdc_source, "fallback_trigger");
+  EXPECT_EQ(FormatTimestamp(event->timestamp), "2026-11-29T12:00:00.500000Z");
+}
+
+TEST(ChangeLogReader, HoldsBackRowsBehindAnOlderRunningTransaction) {
+  MigratedDatabase database;
+  PgConnection conn = database.Connect();
+  ChangeLogReader reader = MustReader(conn);
+  // T1 takes its transaction id first (so it is older), then T2 writes and commits.
+  PgConnection t1 = database.Connect();
+  MustExecute(t1, "BEGIN");
+  MustExecute(t1, "SELECT pg_current_xact_id()");
+  const int64_t later = InsertOrder(conn, 2);  // autocommit: T2
+
+  Result<std::vector<ChangeLogEntry>> held = reader.ReadBatch(conn, {}, 10);
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_TRUE(held->empty()) << "a row newer than a running transaction was read";
+  Result<bool> held_back = reader.HasHeldBackRows(conn, {});
+  ASSERT_TRUE(held_back);
+  EXPECT_TRUE(*held_back);
+
+  const int64_t earlier = InsertOrder(t1, 1);
+  MustExecute(t1, "COMMIT");
+  // T1's row has the smaller txid: it comes first although its pk is larger.
+  std::vector<ChangeLogEntry> entries = ReadAtLeast(reader, conn, {}, 10, 2);
+  EXPECT_THAT(Pks(entries), ElementsAre(earlier, later));
+  EXPECT_GT(earlier, later);
+}
+
+TEST(ChangeLogReader, LegacyTextColumnsArriveAndBadValuesAreReportedPerRow) {
+  MigratedDatabase database;
+  PgConnection conn = database.Connect();
+  MustExecute(conn, "ALTER TABLE core.tb_entity_change_log ALTER COLUMN object_id TYPE text");
+  MustExecute(conn, "ALTER TABLE core.tb_entity_change_log ALTER COLUMN fk_contact TYPE text");
+  InsertRow(conn, "Order", "INSERT", "42");
+  MustExecute(conn,
+              "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, fk_contact) "
+              "VALUES ('Order', 'INSERT', '00000000-0000-4000-8000-000000000001', 'not-a-number')");
+  InsertOrder(conn, 3);
+  ChangeLogReader reader = MustReader(conn);
+  std::vector<ChangeLogEntry> entries = ReadAtLeast(reader, conn, {}, 10, 3);
+  ASSERT_TRUE(entries[0].row);
+  EXPECT_EQ(entries[0].row->object_id, "42");
+  SystemClock clock;
+  Result<EntityEvent> event = FromChangeLogRow(*entries[0].row, clock);
+  ASSERT_FALSE(event);
+  EXPECT_THAT(event.error().message, HasSubstr("object_id '42' is not a UUID"));
+
+  ASSERT_FALSE(entries[1].row);
+  EXPECT_THAT(entries[1].row.error().message, HasSubstr("fk_contact 'not-a-number' is not an integer"));
+  EXPECT_EQ(entries[1].raw["fk_contact"], "not-a-number");
+  EXPECT_EQ(entries[1].raw["object_type"], "Order");
+  EXPECT_TRUE(entries[2].row);
+}
+
+TEST(ChangeLogReader, QuotesTheConfiguredTableName) {
+  MigratedDatabase database;
+  PgConnection conn = database.Connect();
+  for (const char* bad : {"", "a.b.c", ".table", "schema."}) {
+    Result<ChangeLogReader> reader = ChangeLogReader::Create(conn, bad);
+    ASSERT_FALSE(reader) << bad;
+    EXPECT_EQ(reader.error().code, ErrorCode::kInvalidArgument);
+  }
+  // Injection attempts become (missing) identifiers, never SQL.
+  ChangeLogReader evil = MustReader(conn, "core.x\"; DROP TABLE core.tb_entity_change_log; --");
+  Result<std::vector<ChangeLogEntry>> read = evil.ReadBatch(conn, {}, 1);
+  ASSERT_FALSE(read);
+  EXPECT_THAT(read.error().message, HasSubstr("SQLSTATE 42P01"));
+  EXPECT_EQ(Scalar(conn, "SELECT to_regclass('core.tb_entity_change_log') IS NOT NULL"), "t");
+
+  // A case-sensitive name in another schema works as written.
+  MustExecute(conn, "CREATE SCHEMA app");
+  MustExecute(conn, "CREATE TABLE app.\"ChangeLog\" (LIKE core.tb_entity_change_log INCLUDING ALL)");
+  ChangeLogReader mixed = MustReader(conn, "app.ChangeLog");
+  EXPECT_EQ(mixed.quoted_table(), "\"app\".\"ChangeLog\"");
+  Result<std::vector<ChangeLogEntry>> empty = mixed.ReadBatch(conn, {}, 1);
+  ASSERT_TRUE(empty) << empty.error().message;
+  EXPECT_TRUE(empty->empty());
+}
+
+TEST(ChangeLogReader, UsesTheTxidPkIndex) {
+  MigratedDatabase database;
+  PgConnection conn = database.Connect();
+  MustExecute(conn, "SET enable_seqscan = off");
+  PgResult plan = MustExecute(
+      conn,
+      "EXPLAIN SELECT pk_entity_change_log FROM core.tb_entity_change_log "
+      "WHERE (txid, pk_entity_change_log) > ('5'::xid8, 7::bigint) "
+      "AND txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid, pk_entity_change_log LIMIT 10");
+  std::string text;
+  for (size_t row = 0; row < plan.rows(); ++row) text += std::string(plan.Get(row, 0).value_or("")) + "\n";
+  EXPECT_THAT(text, HasSubstr("idx_entity_log_txid_pk")) << text;
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("Sort"))) << text;
+}
+
+TEST(ChangeLogReader, EstimatesTheBacklog) {
+  MigratedDatabase database;
+  PgConnection conn = database.Connect();
+  ChangeLogReader reader = MustReader(conn);
+  Result<BacklogEstimate> empty = reader.EstimateBacklog(conn, {});
+  ASSERT_TRUE(empty) << empty.error().message;
+  EXPECT_EQ(empty->rows, 0);
+  EXPECT_EQ(empty->lag_seconds, 0.0);
+  MustExecute(conn,
+              "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, created_at) "
+              "SELECT 'Order', 'INSERT', gen_random_uuid(), now() - interval '1 hour' FROM generate_series(1, 5)");
+  Result<BacklogEstimate> five = reader.EstimateBacklog(conn, {});
+  ASSERT_TRUE(five);
+  EXPECT_EQ(five->rows, 5);
+  EXPECT_GE(five->lag_seconds, 3599.0);
+  std::vector<ChangeLogEntry> entries = ReadAtLeast(reader, conn, {}, 10, 5);
+  Result<BacklogEstimate> caught_up = reader.EstimateBacklog(conn, entries.back().position);
+  ASSERT_TRUE(caught_up);
+  EXPECT_EQ(caught_up->rows, 0);
+  EXPECT_EQ(caught_up->lag_seconds, 0.0);
+}
+
+// --- PostgresLease --------------------------------------------------------------------------
+
+constexpr milliseconds kLongTtl{60'000};
+
+TEST(PostgresLease, OneHolderAtATimeAndEpochsRiseOnChangeOfHolder) {
+  MigratedDatabase database;
+  PostgresLease lease(database.url());
+  Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_TRUE(*a);
+  EXPECT_EQ((*a)->epoch, 1);
+  EXPECT_GT((*a)->expires_at, std::chrono::system_clock::now() + std::chrono::seconds(50));
+
+  Result<std::optional<Lease>> again = lease.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((*again)->epoch, 1);
+  Result<std::optional<Lease>> b = lease.TryAcquire("l1", "b", kLongTtl);
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(*b);
+  // Another listener id is another lease.
+  Result<std::optional<Lease>> other = lease.TryAcquire("l2", "b", kLongTtl);
+  ASSERT_TRUE(other && *other);
+
+  Result<bool> released = lease.Release(**a);
+  ASSERT_TRUE(released);
+  EXPECT_TRUE(*released);
+  b = lease.TryAcquire("l1", "b", kLongTtl);
+  ASSERT_TRUE(b && *b);
+  EXPECT_EQ((*b)->epoch, 2);
+  // The former holder's lease is gone: renewing and releasing it change nothing.
+  Result<std::optional<Lease>> renewed = lease.Renew(**a, kLongTtl);
+  ASSERT_TRUE(renewed);
+  EXPECT_FALSE(*renewed);
+  released = lease.Release(**a);
+  ASSERT_TRUE(released);
+  EXPECT_FALSE(*released);
+  Result<std::optional<Lease>> current = lease.Current("l1");
+  ASSERT_TRUE(current && *current);
+  EXPECT_EQ((*current)->holder, "b");
+  EXPECT_EQ((*current)->epoch, 2);
+}
+
+TEST(PostgresLease, AnExpiredLeaseIsTakenOverByTheDatabaseClock) {
+  MigratedDatabase database;
+  PostgresLease lease(database.url());
+  Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", milliseconds(300));
+  ASSERT_TRUE(a && *a);
+  std::optional<Lease> b;
+  ASSERT_TRUE(PollUntil([&] {
+    Result<std::optional<Lease>> attempt = lease.TryAcquire("l1", "b", kLongTtl);
+    if (!attempt) throw std::runtime_error(attempt.error().message);
+    b = *attempt;
+    return b.has_value();
+  }));
+  EXPECT_EQ(b->epoch, 2);
+  PgConnection conn = database.Connect();
+  EXPECT_EQ(Scalar(conn, "SELECT holder FROM observer_leases WHERE listener_id = 'l1'"), "b");
+}
+
+TEST(PostgresLease, RenewExtendsTheSameEpoch) {
+  MigratedDatabase database;
+  PostgresLease lease(database.url());
+  Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", milliseconds(1000));
+  ASSERT_TRUE(a && *a);
+  Result<std::optional<Lease>> renewed = lease.Renew(**a, kLongTtl);
+  ASSERT_TRUE(renewed && *renewed);
+  EXPECT_EQ((*renewed)->epoch, 1);
+  EXPECT_GT((*renewed)->expires_at, (*a)->expires_at);
+}
+
+TEST(PostgresLease, EpochsStartAboveTheStoredCheckpoint) {
+  MigratedDatabase database;
+  PostgresCheckpointStore store(database.url());
+  Checkpoint checkpoint;
+  checkpoint.listener_id = "l1";
+  checkpoint.lease_epoch = 7;
+  ASSERT_TRUE(store.Save(checkpoint));
+  PostgresLease lease(database.url());
+  Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(a && *a);
+  EXPECT_EQ((*a)->epoch, 8);
+  // Someone writes a newer epoch into the checkpoint: even the same holder moves above it.
+  checkpoint.lease_epoch = 12;
+  ASSERT_TRUE(store.Save(checkpoint));
+  Result<std::optional<Lease>> again = lease.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((*again)->epoch, 13);
+}
+
+TEST(PostgresLease, HeldInTransactionChecksHolderEpochAndExpiry) {
+  MigratedDatabase database;
+  PostgresLease lease(database.url());
+  Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(a && *a);
+  PgConnection tx = database.Connect();
+  MustExecute(tx, "BEGIN");
+  Result<bool> held = PostgresLease::HeldInTransaction(tx, **a);
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_TRUE(*held);
+  MustExecute(tx, "COMMIT");
+  Lease stale = **a;
+  stale.epoch = 0;
+  EXPECT_FALSE(PostgresLease::HeldInTransaction(tx, stale).value());
+  ASSERT_TRUE(lease.Release(**a));
+  EXPECT_FALSE(PostgresLease::HeldInTransaction(tx, **a).value());
+}
+
+TEST(PostgresLease, RejectsBadArgumentsAndReportsAnUnreachableDatabase) {
+  MigratedDatabase database;
+  PostgresLease lease(database.url());
+  EXPECT_EQ(lease.TryAcquire("l1", "", kLongTtl).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(lease.TryAcquire("", "a", kLongTtl).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(lease.TryAcquire("l1", "a", milliseconds(0)).error().code, ErrorCode::kInvalidArgument);
+  PostgresLease nowhere(Secret("postgresql://postgres@127.0.0.1:" + std::to_string(UnusedLoopbackPort()) + "/x"),
+                        PostgresLease::Options{milliseconds(2000)});
+  EXPECT_EQ(nowhere.TryAcquire("l1", "a", kLongTtl).error().code, ErrorCode::kUnavailable);
+}
+
+TEST(PostgresLease, SurvivesATerminatedConnection) {
+  MigratedDatabase database;
+  PostgresLease lease(database.url());
+  ASSERT_TRUE(lease.TryAcquire("l1", "a", kLongTtl));
+  PgConnection admin = database.Connect();
+  MustExecute(admin,
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+              "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  Result<std::optional<Lease>> again = lease.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(*again);
+}
+
+TEST(DefaultLeaseHolder, IsUniquePerCall) {
+  const std::string a = DefaultLeaseHolder();
+  EXPECT_THAT(a, HasSubstr(":" + std::to_string(::getpid()) + ":"));
+  EXPECT_NE(a, DefaultLeaseHolder());
+}
+
+// --- NotifyWakeup ---------------------------------------------------------------------------
+
+NotifyWakeup MustWakeup() {
+  Result<NotifyWakeup> wakeup = NotifyWakeup::Create();
+  if (!wakeup) throw std::runtime_error(wakeup.error().message);
+  return std::move(wakeup).value();
+}
+
+TEST(NotifyWakeup, WakesOnAChangeLogInsert) {
+  MigratedDatabase database;
+  NotifyWakeup wakeup = MustWakeup();
+  ASSERT_TRUE(wakeup.Listen(database.url(), kChangeLogChannel, milliseconds(5000)));
+  EXPECT_TRUE(wakeup.listening());
+  EXPECT_GT(wakeup.backend_pid(), 0);
+  Result<size_t> none = wakeup.Drain();
+  ASSERT_TRUE(none);
+  EXPECT_EQ(*none, 0u);
+  PgConnection conn = database.Connect();
+  InsertOrder(conn, 1);  // the statement trigger of migrations/001 notifies
+  // Far longer than the test's own deadline: only the notification can end this wait in time.
+  const auto start = std::chrono::steady_clock::now();
+  Result<NotifyWakeup::Wake> wake = wakeup.Wait(std::chrono::minutes(5));
+  ASSERT_TRUE(wake) << wake.error().message;
+  EXPECT_EQ(*wake, NotifyWakeup::Wake::kNotified);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kDeadline);
+}
+
+TEST(NotifyWakeup, TimesOutWhenNothingHappens) {
+  MigratedDatabase database;
+  NotifyWakeup wakeup = MustWakeup();
+  ASSERT_TRUE(wakeup.Listen(database.url(), kChangeLogChannel, milliseconds(5000)));
+  const auto start = std::chrono::steady_clock::now();
+  Result<NotifyWakeup::Wake> wake = wakeup.Wait(milliseconds(50));
+  ASSERT_TRUE(wake);
+  EXPECT_EQ(*wake, NotifyWakeup::Wake::kTimeout);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(50));
+}
+
+TEST(NotifyWakeup, InterruptEndsAWaitFromAnotherThread) {
+  NotifyWakeup wakeup = MustWakeup();  // not listening: a plain interruptible sleep
+  std::atomic<bool> waiting{false};
+  std::jthread interrupter([&] {
+    while (!waiting.load()) std::this_thread::yield();
+    wakeup.Interrupt();
+  });
+  waiting = true;
+  Result<NotifyWakeup::Wake> wake = wakeup.Wait(std::chrono::minutes(5));
+  ASSERT_TRUE(wake);
+  EXPECT_EQ(*wake, NotifyWakeup::Wake::kInterrupted);
+  // Sticky until cleared.
+  EXPECT_EQ(wakeup.Wait(std::chrono::minutes(5)).value(), NotifyWakeup::Wake::kInterrupted);
+  wakeup.ClearInterrupt();
+  EXPECT_EQ(wakeup.Wait(milliseconds(1)).value(), NotifyWakeup::Wake::kTimeout);
+}
+
+TEST(NotifyWakeup, ReportsALostConnection) {
+  MigratedDatabase database;
+  NotifyWakeup wakeup = MustWakeup();
+  ASSERT_TRUE(wakeup.Listen(database.url(), kChangeLogChannel, milliseconds(5000)));
+  PgConnection admin = database.Connect();
+  MustExecute(admin, "SELECT pg_terminate_backend(" + std::to_string(wakeup.backend_pid()) + ")");
+  Result<NotifyWakeup::Wake> wake = wakeup.Wait(std::chrono::minutes(5));
+  ASSERT_FALSE(wake);
+  EXPECT_EQ(wake.error().code, ErrorCode::kUnavailable);
+  EXPECT_FALSE(wakeup.listening());
+  // Listening again works.
+  ASSERT_TRUE(wakeup.Listen(database.url(), kChangeLogChannel, milliseconds(5000)));
+}
+
+}  // namespace
+}  // namespace fraiseql::testing
