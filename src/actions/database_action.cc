@@ -126,9 +126,8 @@ class DatabaseActionImpl final : public Action {
   const std::string& destination() const override { return state_->destination; }
 
   void Execute(const ActionCall& call, ActionCallback done) override {
-    blocking_.Post([state = state_, event = call.event, done = std::move(done)]() mutable {
-      done(Call(*state, *event));
-    });
+    blocking_.Post(
+        [state = state_, event = call.event, done = std::move(done)]() mutable { done(Call(*state, *event)); });
   }
 
  private:
@@ -154,7 +153,8 @@ Result<std::unique_ptr<Action>> MakeDatabaseAction(const ActionConfig& config, c
   }
   auto destination = PostgresDestination(*deps.database_url);
   if (!destination) return std::move(destination).error();
-  const auto timeout = config.timeout > std::chrono::milliseconds::zero() ? config.timeout : std::chrono::milliseconds(30000);
+  const auto timeout =
+      config.timeout > std::chrono::milliseconds::zero() ? config.timeout : std::chrono::milliseconds(30000);
 
   auto state = std::make_shared<DatabaseState>(*deps.database_url, timeout);
   state->function_name = spec.function_name;

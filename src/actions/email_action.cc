@@ -1,13 +1,13 @@
 #include "actions/email_action.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <utility>
+
+#include <curl/curl.h>
 
 #include "common/text.h"
 
@@ -359,8 +359,9 @@ DeliveryOutcome Send(const SmtpServer& server, const EmailMessage& message) {
   set(curl_easy_setopt(handle, CURLOPT_DEBUGDATA, &last_reply));
   set(curl_easy_setopt(handle, CURLOPT_VERBOSE, 1L));  // feeds RecordReply; nothing is printed
   // STARTTLS is required, never opportunistic: a downgrade would expose the credentials.
-  set(curl_easy_setopt(handle, CURLOPT_USE_SSL,
-                       static_cast<long>(server.tls == EmailConfig::Tls::kStartTls ? CURLUSESSL_ALL : CURLUSESSL_NONE)));
+  set(curl_easy_setopt(
+      handle, CURLOPT_USE_SSL,
+      static_cast<long>(server.tls == EmailConfig::Tls::kStartTls ? CURLUSESSL_ALL : CURLUSESSL_NONE)));
   if (server.username) set(curl_easy_setopt(handle, CURLOPT_USERNAME, server.username->Reveal().c_str()));
   if (server.password) set(curl_easy_setopt(handle, CURLOPT_PASSWORD, server.password->Reveal().c_str()));
   if (setup != CURLE_OK) {
@@ -448,7 +449,9 @@ Result<EmailMessage> BuildEmailMessage(const EmailAction& spec, std::string_view
     }
   }
   if (HasLineBreak(subject)) return Error::InvalidArgument(std::string(kLineBreakInHeader) + " (Subject)");
-  if (reply_to && HasLineBreak(*reply_to)) return Error::InvalidArgument(std::string(kLineBreakInHeader) + " (Reply-To)");
+  if (reply_to && HasLineBreak(*reply_to)) {
+    return Error::InvalidArgument(std::string(kLineBreakInHeader) + " (Reply-To)");
+  }
   if (HasLineBreak(from)) return Error::InvalidArgument(std::string(kLineBreakInHeader) + " (From)");
 
   for (const std::vector<std::string>* list : lists) {

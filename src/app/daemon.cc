@@ -182,7 +182,7 @@ int RunDaemon(const Config& config, std::ostream& err, const DaemonOptions& opti
     return 1;
   }
   const int signal = signals.Wait();
-  log::Info("shutting down", {{"signal", std::to_string(signal)}});
+  log::Info("shutting down", {{"signal", SignalName(signal)}});
   (*daemon)->Shutdown();
   return 0;
 }

@@ -17,6 +17,24 @@ std::string_view TrimTrailingNewlines(std::string_view text) {
   return text;
 }
 
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
+// ours become one log line and one dead-letter reason, so line breaks and tabs become a space.
+std::string OneLine(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool blank = false;
+  for (const char c : TrimTrailingNewlines(text)) {
+    const bool is_blank = c == '\n' || c == '\r' || c == '\t';
+    if (is_blank) {
+      if (!blank) out += ' ';
+    } else {
+      out += c;
+    }
+    blank = is_blank;
+  }
+  return out;
+}
+
 // The forms a password can take inside `url`: the userinfo part of a URI (as written, maybe
 // percent-encoded), a `password=` query parameter or conninfo keyword, and libpq's decoded
 // value. libpq's messages about an unparsable URL quote pieces of it, so every error text
@@ -79,7 +97,7 @@ Result<ParsedDestination> ParseDestination(const Secret& url) {
   char* parse_error = nullptr;
   PQconninfoOption* options = PQconninfoParse(url.Reveal().c_str(), &parse_error);
   if (options == nullptr) {
-    std::string reason = parse_error != nullptr ? std::string(TrimTrailingNewlines(parse_error)) : "out of memory";
+    std::string reason = parse_error != nullptr ? OneLine(parse_error) : "out of memory";
     PQfreemem(parse_error);
     return Error::InvalidArgument("the database URL does not parse: " + RedactPassword(reason, url.Reveal()));
   }
@@ -117,9 +135,7 @@ size_t PgResult::rows() const { return static_cast<size_t>(PQntuples(result_.get
 
 size_t PgResult::columns() const { return static_cast<size_t>(PQnfields(result_.get())); }
 
-std::string_view PgResult::column_name(size_t column) const {
-  return PQfname(result_.get(), static_cast<int>(column));
-}
+std::string_view PgResult::column_name(size_t column) const { return PQfname(result_.get(), static_cast<int>(column)); }
 
 std::optional<size_t> PgResult::column_index(std::string_view name) const {
   // Not PQfnumber: it case-folds unquoted names, and callers pass names as the server spelt them.
@@ -152,8 +168,7 @@ Result<PgConnection> PgConnection::Connect(const Secret& url, std::chrono::milli
   if (!destination) return std::move(destination).error();
   const std::string description = destination->Short();
 
-  const auto seconds = std::max<std::chrono::seconds::rep>(
-      1, std::chrono::ceil<std::chrono::seconds>(timeout).count());
+  const auto seconds = std::max<std::chrono::seconds::rep>(1, std::chrono::ceil<std::chrono::seconds>(timeout).count());
   const std::string timeout_text = std::to_string(seconds);
   // expand_dbname = 1: `url` is expanded into its parameters; keywords after it override them,
   // so our timeout wins over one in the URL.
@@ -162,7 +177,7 @@ Result<PgConnection> PgConnection::Connect(const Secret& url, std::chrono::milli
   PgConnection connection(PQconnectdbParams(keywords, values, /*expand_dbname=*/1), description);
   if (!connection.conn_) return Error::Internal("cannot connect to " + description + ": out of memory");
   if (PQstatus(connection.conn_.get()) != CONNECTION_OK) {
-    const std::string reason(TrimTrailingNewlines(PQerrorMessage(connection.conn_.get())));
+    const std::string reason = OneLine(PQerrorMessage(connection.conn_.get()));
     return Error::Unavailable("cannot connect to " + description + ": " + RedactPassword(reason, url.Reveal()));
   }
   PQsetNoticeProcessor(connection.conn_.get(), LogNotice, nullptr);
@@ -179,8 +194,8 @@ Result<PgResult> PgConnection::Execute(std::string_view sql, PgParams params) {
   for (const std::optional<std::string>& param : params) values.push_back(param ? param->c_str() : nullptr);
   const std::string statement(sql);
 
-  PgResult result(PQexecParams(conn_.get(), statement.c_str(), static_cast<int>(values.size()), nullptr,
-                               values.data(), nullptr, nullptr, /*resultFormat=text*/ 0));
+  PgResult result(PQexecParams(conn_.get(), statement.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                               nullptr, nullptr, /*resultFormat=text*/ 0));
   const PGresult* raw = result.result_.get();
   const ExecStatusType status = PQresultStatus(raw);  // PGRES_FATAL_ERROR for nullptr
   if (raw != nullptr && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) return result;
@@ -188,7 +203,7 @@ Result<PgResult> PgConnection::Execute(std::string_view sql, PgParams params) {
   const char* sqlstate = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
   if (sqlstate == nullptr || *sqlstate == '\0') {
     // No SQLSTATE: libpq itself failed, typically because the server went away mid-statement.
-    const std::string reason(TrimTrailingNewlines(raw != nullptr ? PQresultErrorMessage(raw) : PQerrorMessage(conn_.get())));
+    const std::string reason = OneLine(raw != nullptr ? PQresultErrorMessage(raw) : PQerrorMessage(conn_.get()));
     if (!healthy()) return Error::Unavailable("the connection to " + description_ + " is lost: " + reason);
     if (raw != nullptr && status != PGRES_FATAL_ERROR) {
       return Error::Internal(std::string("unexpected result status ") + PQresStatus(status) +
@@ -199,9 +214,9 @@ Result<PgResult> PgConnection::Execute(std::string_view sql, PgParams params) {
 
   std::string message = std::string(kSqlStatePrefix) + sqlstate + ": ";
   const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
-  message += primary != nullptr ? primary : std::string(TrimTrailingNewlines(PQresultErrorMessage(raw)));
-  if (const char* detail = PQresultErrorField(raw, PG_DIAG_MESSAGE_DETAIL)) message += std::string(" (") + detail + ")";
-  if (const char* hint = PQresultErrorField(raw, PG_DIAG_MESSAGE_HINT)) message += std::string(" (hint: ") + hint + ")";
+  message += OneLine(primary != nullptr ? primary : PQresultErrorMessage(raw));
+  if (const char* detail = PQresultErrorField(raw, PG_DIAG_MESSAGE_DETAIL)) message += " (" + OneLine(detail) + ")";
+  if (const char* hint = PQresultErrorField(raw, PG_DIAG_MESSAGE_HINT)) message += " (hint: " + OneLine(hint) + ")";
   return Error{ClassifySqlState(sqlstate), std::move(message), std::nullopt};
 }
 

@@ -8,8 +8,8 @@ ErrorCode ClassifySqlState(std::string_view sqlstate) {
   const std::string_view sql_class = SqlStateClass(sqlstate);
   if (sql_class.empty()) return ErrorCode::kInternal;
   if (sqlstate == "40001" || sqlstate == "40P01") return ErrorCode::kAborted;
-  if (sql_class == "08" || sql_class == "53" || sqlstate == "57P01" || sqlstate == "57P02" ||
-      sqlstate == "57P03" || sqlstate == "57014" || sqlstate == "55P03" || sqlstate == "25006") {
+  if (sql_class == "08" || sql_class == "53" || sqlstate.starts_with("57P0") || sqlstate == "57014" ||
+      sqlstate == "55P03" || sqlstate == "25006") {
     return ErrorCode::kUnavailable;
   }
   if (sql_class == "22" || sql_class == "23" || sql_class == "42" || sql_class == "P0") {

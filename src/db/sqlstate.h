@@ -15,9 +15,10 @@ inline constexpr std::string_view kSqlStatePrefix = "SQLSTATE ";
 
 // The retry policy of a SQLSTATE (PostgreSQL manual, appendix A):
 //   kUnavailable (retry the call): class 08 connection exception, class 53 insufficient
-//     resources, 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect now,
-//     57014 query canceled (statement_timeout: a timeout like any other), 55P03 lock not
-//     available, 25006 read-only transaction (we reached a standby, e.g. during a failover);
+//     resources, 57P0x operator intervention (57P01 admin shutdown, 57P02 crash shutdown,
+//     57P03 cannot connect now, 57P04 database dropped, 57P05 idle session timeout), 57014 query
+//     canceled (statement_timeout: a timeout like any other), 55P03 lock not available, 25006
+//     read-only transaction (we reached a standby, e.g. during a failover);
 //   kAborted (retry the transaction): 40001 serialization failure, 40P01 deadlock detected;
 //   kInvalidArgument (do not retry: the statement or its data is wrong): class 22 data
 //     exception, 23 integrity constraint violation, 42 syntax error or access rule violation

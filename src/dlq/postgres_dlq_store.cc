@@ -117,7 +117,8 @@ nlohmann::json StoredDeadLetterToJson(const StoredDeadLetter& letter) {
                         {"last_retried_at", letter.last_retried_at ? nlohmann::json(time(*letter.last_retried_at))
                                                                    : nlohmann::json()},
                         {"retryable", letter.retryable()}};
-  for (auto& [key, value] : DeadLetterRecordToJson(letter.record).items()) out[key] = value;
+  const nlohmann::json record = DeadLetterRecordToJson(letter.record);  // items() must not outlive it
+  for (const auto& [key, value] : record.items()) out[key] = value;
   // Absent optionals as null rather than missing, so JSON consumers see every field.
   for (const char* key : {"delivery_id", "change_log_pk", "event", "row_data", "observer", "action_index",
                           "action_type", "entity_type"}) {

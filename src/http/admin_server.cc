@@ -316,6 +316,8 @@ void AdminServer::Stop() { server_.Stop(); }
 
 uint16_t AdminServer::port() const { return server_.port(); }
 
+ListenAddress AdminServer::address() const { return server_.address(); }
+
 ServerResponse AdminServer::Dispatch(const ServerRequest& request) const {
   const std::string_view method = request.method == "HEAD" ? std::string_view("GET") : request.method;
   const Route* found = nullptr;

@@ -156,6 +156,8 @@ class AdminServer {
   void Stop();
 
   uint16_t port() const;
+  // The address actually bound, for log lines ("127.0.0.1:9464").
+  ListenAddress address() const;
 
  private:
   struct Route {

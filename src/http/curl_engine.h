@@ -2,6 +2,10 @@
 // of requests can be in flight over a few kept-alive connections per host without a thread each.
 // Thread-safety: Send() from any thread, callbacks included; callbacks run on the engine thread.
 //
+// The loop is curl's socket interface (curl_multi_socket_action) over epoll, woken by an eventfd
+// when Send() queues work: its cost follows the sockets that are ready, not the number of
+// requests in flight (curl_engine.cc).
+//
 // What every request gets (no per-request override, on purpose: these are the safe defaults):
 //   - HTTP/1.1, or HTTP/2 when a TLS server offers it (ALPN); HTTP/2 requests to one host are
 //     multiplexed on one connection, HTTP/1.1 connections are kept alive and reused.

@@ -112,8 +112,8 @@ class Listener::Loop {
           owner_.wakeup_.Listen(options_.database_url, kChangeLogChannel, options_.connect_timeout));
       // NOTIFYs sent while nobody listened are gone: the read below covers them.
     }
-    size_t drained = 0;
-    FRAISEQL_ASSIGN_OR_RETURN(drained, owner_.wakeup_.Drain());
+    // Consume what arrived so far, so a NOTIFY during the read below wakes the next wait.
+    if (Result<size_t> drained = owner_.wakeup_.Drain(); !drained) return std::move(drained).error();
 
     const bool isolating = isolate_until_ && position_ < *isolate_until_;
     if (!isolating) isolate_until_.reset();
@@ -487,8 +487,8 @@ class Listener::Loop {
     const auto until_renewal = std::chrono::duration_cast<milliseconds>(
         last_renewed_ + renew_every_ - std::chrono::steady_clock::now());
     wait = Clamp(std::min(wait, until_renewal), milliseconds(0), options_.poll_interval);
-    NotifyWakeup::Wake wake = NotifyWakeup::Wake::kTimeout;
-    FRAISEQL_ASSIGN_OR_RETURN(wake, owner_.wakeup_.Wait(wait));
+    // Whatever ended the wait (a NOTIFY, the timeout, Stop), the next turn reads again.
+    if (Result<NotifyWakeup::Wake> woke = owner_.wakeup_.Wait(wait); !woke) return std::move(woke).error();
     return Ok();
   }
 

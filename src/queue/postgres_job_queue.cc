@@ -456,6 +456,8 @@ void PostgresJobQueue::RunFlusher() {
     std::vector<std::string> extend;
     SteadyTime now;
     bool stopping = false;
+    bool write = false;  // carry (with what is pending merged in) is to be written now
+    bool stats_due = false;
     {
       MutexLock lock(&mu_);
       for (;;) {
@@ -463,28 +465,29 @@ void PostgresJobQueue::RunFlusher() {
         stopping = stopping_;
         if (stopping && give_up_at == kNever) give_up_at = now + options_.shutdown_timeout;
         if (stopping && carry.empty() && pending_.empty()) return;
+        if (stopping && now >= give_up_at) break;
         const bool flush_due = carry.empty() && !pending_.empty() &&
                                (stopping || pending_.size() >= options_.flush_batch ||
                                 flush_requests_ != served_requests ||
                                 now >= pending_since_ + options_.flush_interval);
         const bool retry_due = !carry.empty() && now >= retry_at;
-        if (flush_due || retry_due || (!stopping && (now >= next_extend || now >= next_stats))) break;
-        SteadyTime wake_at = stopping ? kNever : std::min(next_extend, next_stats);
+        write = flush_due || retry_due;
+        stats_due = !stopping && now >= next_stats;
+        if (write || stats_due || (!stopping && now >= next_extend)) break;
+        SteadyTime wake_at = stopping ? give_up_at : std::min(next_extend, next_stats);
         if (!carry.empty()) wake_at = std::min(wake_at, retry_at);
         if (carry.empty() && !pending_.empty()) wake_at = std::min(wake_at, pending_since_ + options_.flush_interval);
-        if (wake_at == kNever) {
-          mu_.Wait(flusher_wake_);
-        } else {
-          mu_.WaitUntil(flusher_wake_, wake_at);
+        mu_.WaitUntil(flusher_wake_, wake_at);
+      }
+      if (write) {
+        served_requests = flush_requests_;
+        if (!pending_.empty()) {
+          carry.Merge(std::move(pending_), clock_->Now());
+          pending_ = Batch{};
         }
+        carry_seq = enqueued_seq_;
       }
-      served_requests = flush_requests_;
-      if (!pending_.empty()) {
-        carry.Merge(std::move(pending_), clock_->Now());
-        pending_ = Batch{};
-      }
-      carry_seq = enqueued_seq_;
-      if (now >= next_extend && !stopping) {
+      if (!stopping && now >= next_extend) {
         for (auto& [id, locked_at] : held_) {
           if (now - locked_at >= extend_after) {
             extend.push_back(id);
@@ -502,61 +505,60 @@ void PostgresJobQueue::RunFlusher() {
       return;
     }
 
-    if (!carry.empty() || !extend.empty()) {
-      Result<FlushCounts> written = WriteBatch(carry, extend);
+    if (write || !extend.empty()) {
+      const Batch nothing;
+      const Batch& batch = write ? carry : nothing;  // a batch waiting for its retry waits on
+      Result<FlushCounts> written = WriteBatch(batch, extend);
       if (!written && Retryable(written.error())) {
-        // The first retry is immediate (a broken connection is simply replaced); later ones back off.
-        retry_at = now + backoff;
-        backoff = NextBackoff(backoff, options_.max_backoff);
+        if (write) {
+          // The first retry is immediate (a broken connection is simply replaced); later ones back off.
+          retry_at = now + backoff;
+          backoff = NextBackoff(backoff, options_.max_backoff);
+          MutexLock lock(&mu_);
+          last_write_error_ = written.error().message;
+        }
         log::Warn("job queue: writing a batch failed; retrying",
-                  {{"error", written.error().message}, {"writes", std::to_string(carry.size())},
+                  {{"error", written.error().message}, {"writes", std::to_string(batch.size())},
                    {"retry_in_ms", std::to_string((retry_at - now) / milliseconds(1))}});
-        MutexLock lock(&mu_);
-        last_write_error_ = written.error().message;
-        continue;
-      }
-      if (!written) {
-        log::Error("job queue: a batch was refused; writing its parts one by one",
-                   {{"error", written.error().message}, {"writes", std::to_string(carry.size())}});
-        WriteEachAlone(carry);
-      } else {
-        // Between two counts (RefreshGauges), new dead letters show at once.
-        dlq_items.Increment(static_cast<double>(written->dead_letters));
-        job_dlq_items.Increment(static_cast<double>(written->dead_letters));
-        const uint64_t applied = written->completed + written->rescheduled;
-        if (applied < carry.ops.size()) {
-          const uint64_t lost = carry.ops.size() - applied;
-          log::Warn("job queue: some jobs were no longer held by this process (their lock had expired and "
-                    "another holder claimed them), so their results were not written",
-                    {{"jobs", std::to_string(lost)}});
+      } else if (write) {
+        if (!written) {
+          log::Error("job queue: a batch was refused; writing its parts one by one",
+                     {{"error", written.error().message}, {"writes", std::to_string(carry.size())}});
+          WriteEachAlone(carry);
+        } else {
+          // Between two counts (RefreshGauges), new dead letters show at once.
+          dlq_items.Increment(static_cast<double>(written->dead_letters));
+          job_dlq_items.Increment(static_cast<double>(written->dead_letters));
+          const uint64_t applied = written->completed + written->rescheduled;
+          if (applied < carry.ops.size()) {
+            log::Warn("job queue: some jobs were no longer held by this process (their lock had expired and "
+                      "another holder claimed them), so their results were not written",
+                      {{"jobs", std::to_string(carry.ops.size() - applied)}});
+          }
         }
-      }
-      backoff = milliseconds(0);
-      {
-        MutexLock lock(&mu_);
-        written_seq_ = carry_seq;
-        last_write_error_.clear();
-        const auto wall_now = clock_->Now();
-        const auto steady_now = steady_clock::now();
-        for (const auto& [id, op] : carry.ops) {
-          if (!op || local_due_.size() >= kMaxDueHints) continue;
-          local_due_.push(steady_now + std::chrono::duration_cast<steady_clock::duration>(
-                                           std::max(op->run_at - wall_now, std::chrono::system_clock::duration(0))));
+        backoff = milliseconds(0);
+        {
+          MutexLock lock(&mu_);
+          written_seq_ = carry_seq;
+          last_write_error_.clear();
+          const auto wall_now = clock_->Now();
+          const auto steady_now = steady_clock::now();
+          for (const auto& [id, op] : carry.ops) {
+            if (!op || local_due_.size() >= kMaxDueHints) continue;
+            local_due_.push(steady_now + std::chrono::duration_cast<steady_clock::duration>(
+                                             std::max(op->run_at - wall_now, std::chrono::system_clock::duration(0))));
+          }
+          if (!carry.wakes.empty()) poll_now_ = true;
         }
-        if (!carry.wakes.empty()) poll_now_ = true;
+        carry = Batch{};
+        flushed_.notify_all();
+        claim_changed_.notify_all();
       }
-      carry = Batch{};
-      flushed_.notify_all();
-      claim_changed_.notify_all();
-    } else {
-      MutexLock lock(&mu_);
-      written_seq_ = carry_seq;
-      flushed_.notify_all();
     }
 
-    if (!stopping && now >= next_stats) {
+    if (stats_due) {
       RefreshGauges();
-      next_stats = now + options_.stats_interval;
+      next_stats = steady_clock::now() + options_.stats_interval;
     }
   }
 }

@@ -37,8 +37,8 @@ class DatabaseActionTest : public ::testing::Test {
     name_ = testing::UniqueMarker("dbact");
     // The function records its argument and the backend that ran it (for the reconnect test).
     Exec("CREATE TABLE " + Table() + " (payload jsonb NOT NULL, backend int NOT NULL)");
-    Exec("CREATE FUNCTION " + Function() + "(argument jsonb) RETURNS void LANGUAGE sql AS $$ INSERT INTO " +
-         Table() + " VALUES (argument, pg_backend_pid()) $$");
+    Exec("CREATE FUNCTION " + Function() + "(argument jsonb) RETURNS void LANGUAGE sql AS $$ INSERT INTO " + Table() +
+         " VALUES (argument, pg_backend_pid()) $$");
   }
 
   void TearDown() override {
@@ -113,9 +113,11 @@ TEST_F(DatabaseActionTest, CallsTheFunctionWithEventAndParams) {
   EXPECT_EQ(outcome.kind, DeliveryOutcomeKind::kSuccess) << outcome.message;
   EXPECT_EQ(outcome.error_type, "");
 
-  PgResult rows = Exec("SELECT payload->'event'->>'id', payload->'event'->>'entity_type', payload->'event'->>'event_type', "
-                       "payload->'event'->'data'->>'status', payload->'params'->>'channel', payload->'params'->'priority' "
-                       "FROM " + Table());
+  PgResult rows = Exec(
+      "SELECT payload->'event'->>'id', payload->'event'->>'entity_type', payload->'event'->>'event_type', "
+      "payload->'event'->'data'->>'status', payload->'params'->>'channel', payload->'params'->'priority' "
+      "FROM " +
+      Table());
   ASSERT_EQ(rows.rows(), 1u);
   EXPECT_EQ(rows.Get(0, 0), testing::kOrderEventId);
   EXPECT_EQ(rows.Get(0, 1), "Order");
@@ -216,8 +218,8 @@ TEST_F(DatabaseActionTest, ReconnectsAfterTheServerDroppedAnIdleConnection) {
 }
 
 TEST_F(DatabaseActionTest, ServerDownIsRetryable) {
-  const std::string url = "postgresql://postgres:pw-Xq91@127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) +
-                          "/fraiseql_test";
+  const std::string url =
+      "postgresql://postgres:pw-Xq91@127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) + "/fraiseql_test";
   DatabaseAction spec;
   spec.function_name = Function();
   ActionConfig config;

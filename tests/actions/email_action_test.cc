@@ -23,8 +23,8 @@ using namespace std::chrono_literals;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::testing::StartsWith;
 using testing::ReceivedMail;
+using ::testing::StartsWith;
 
 constexpr auto kMailWait = 30s;
 constexpr const char* kDeliveryId = "0f8e4b5a-3c2d-5e1f-9a7b-6c5d4e3f2a1b";

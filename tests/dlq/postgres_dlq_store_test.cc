@@ -56,6 +56,31 @@ void Insert(const MigratedDatabase& db, const std::vector<DeadLetterRecord>& rec
   ASSERT_TRUE(conn.Execute("COMMIT"));
 }
 
+// Aggregates without designated initializers: g++ 12 warns about the members they leave out.
+DeadLetterFilter Filter(std::optional<std::string> observer, std::optional<std::string> entity = std::nullopt,
+                        std::optional<std::chrono::system_clock::time_point> since = std::nullopt, size_t limit = 0) {
+  DeadLetterFilter filter;
+  filter.observer = std::move(observer);
+  filter.entity_type = std::move(entity);
+  filter.since = since;
+  filter.limit = limit;
+  return filter;
+}
+
+DeadLetterSelector ById(int64_t id) {
+  DeadLetterSelector selector;
+  selector.id = id;
+  return selector;
+}
+
+DeadLetterSelector Matching(DeadLetterFilter filter) {
+  DeadLetterSelector selector;
+  selector.filter = std::move(filter);
+  return selector;
+}
+
+std::chrono::system_clock::time_point AnHourAgo() { return std::chrono::system_clock::now() - std::chrono::hours(1); }
+
 std::vector<int64_t> IdsOf(const std::vector<StoredDeadLetter>& letters) {
   std::vector<int64_t> ids;
   for (const StoredDeadLetter& letter : letters) ids.push_back(letter.id);
@@ -134,11 +159,11 @@ TEST_F(DlqStoreTest, ListFilters) {
     return letters ? IdsOf(*letters) : std::vector<int64_t>{};
   };
   EXPECT_THAT(list({}), ElementsAre(1, 2, 3));
-  EXPECT_THAT(list({.observer = "o2"}), ElementsAre(2));
-  EXPECT_THAT(list({.entity_type = "Order"}), ElementsAre(1));
-  EXPECT_THAT(list({.since = std::chrono::system_clock::now() - std::chrono::hours(1)}), ElementsAre(1, 3));
-  EXPECT_THAT(list({.limit = 2}), ElementsAre(1, 2));
-  EXPECT_THAT(list({.observer = "o1", .entity_type = "User"}), ElementsAre());
+  EXPECT_THAT(list(Filter("o2")), ElementsAre(2));
+  EXPECT_THAT(list(Filter(std::nullopt, "Order")), ElementsAre(1));
+  EXPECT_THAT(list(Filter(std::nullopt, std::nullopt, AnHourAgo())), ElementsAre(1, 3));
+  EXPECT_THAT(list(Filter(std::nullopt, std::nullopt, std::nullopt, 2)), ElementsAre(1, 2));
+  EXPECT_THAT(list(Filter("o1", "User")), ElementsAre());
 }
 
 TEST_F(DlqStoreTest, RetryReEnqueuesOnlyThatActionsDelivery) {
@@ -146,7 +171,7 @@ TEST_F(DlqStoreTest, RetryReEnqueuesOnlyThatActionsDelivery) {
   Delivery sibling = NewDelivery(order_.event, "o1", 0);
   Insert(db_, {DeliveryLetter(sibling, "HTTP 500")});
 
-  Result<RetryReport> report = store_.Retry({.id = 1}, /*dry_run=*/false);
+  Result<RetryReport> report = store_.Retry(ById(1), /*dry_run=*/false);
   ASSERT_TRUE(report) << report.error().message;
   ASSERT_EQ(report->items.size(), 1u);
   EXPECT_EQ(report->items[0].outcome, RetryOutcome::kEnqueued);
@@ -177,7 +202,7 @@ TEST_F(DlqStoreTest, RetryReEnqueuesOnlyThatActionsDelivery) {
 }
 
 TEST_F(DlqStoreTest, RetryOfAPipelineFailureIsRefusedAndLeavesIt) {
-  Result<RetryReport> report = store_.Retry({.id = 3}, /*dry_run=*/false);
+  Result<RetryReport> report = store_.Retry(ById(3), /*dry_run=*/false);
   ASSERT_TRUE(report) << report.error().message;
   ASSERT_EQ(report->items.size(), 1u);
   EXPECT_EQ(report->items[0].outcome, RetryOutcome::kNotRetryable);
@@ -186,7 +211,7 @@ TEST_F(DlqStoreTest, RetryOfAPipelineFailureIsRefusedAndLeavesIt) {
 }
 
 TEST_F(DlqStoreTest, RetryOfAMissingIdIsNotFound) {
-  Result<RetryReport> report = store_.Retry({.id = 42}, false);
+  Result<RetryReport> report = store_.Retry(ById(42), false);
   ASSERT_FALSE(report);
   EXPECT_EQ(report.error().code, ErrorCode::kNotFound);
 }
@@ -204,7 +229,7 @@ TEST_F(DlqStoreTest, RetryDryRunChangesNothing) {
 TEST_F(DlqStoreTest, RetryAllWithAFilterAndADeliveryAlreadyQueued) {
   // A second dead letter of o1's delivery (it failed again after an earlier retry).
   Insert(db_, {DeliveryLetter(order_, "HTTP 503 again")});
-  Result<RetryReport> report = store_.Retry({.filter = {.observer = "o1"}}, false);
+  Result<RetryReport> report = store_.Retry(Matching(Filter("o1")), false);
   ASSERT_TRUE(report) << report.error().message;
   ASSERT_EQ(report->items.size(), 2u);
   EXPECT_EQ(report->items[0].outcome, RetryOutcome::kEnqueued);
@@ -214,7 +239,7 @@ TEST_F(DlqStoreTest, RetryAllWithAFilterAndADeliveryAlreadyQueued) {
 
   // Dead-lettered again while its job is still queued: the retry says so and runs it once.
   Insert(db_, {DeliveryLetter(order_, "HTTP 503 a third time")});
-  report = store_.Retry({.filter = {.entity_type = "Order"}}, false);
+  report = store_.Retry(Matching(Filter(std::nullopt, "Order")), false);
   ASSERT_TRUE(report);
   ASSERT_EQ(report->items.size(), 1u);
   EXPECT_EQ(report->items[0].outcome, RetryOutcome::kAlreadyQueued);
@@ -222,18 +247,18 @@ TEST_F(DlqStoreTest, RetryAllWithAFilterAndADeliveryAlreadyQueued) {
 }
 
 TEST_F(DlqStoreTest, PurgeDryRunChangesNothingAndPurgeDeletes) {
-  Result<PurgeReport> dry = store_.Purge({.filter = {.since = std::chrono::system_clock::now() - std::chrono::hours(1)}},
+  Result<PurgeReport> dry = store_.Purge(Matching(Filter(std::nullopt, std::nullopt, AnHourAgo())),
                                          /*dry_run=*/true);
   ASSERT_TRUE(dry) << dry.error().message;
   EXPECT_THAT(dry->ids, ElementsAre(1, 3));
   EXPECT_EQ(db_.Count("SELECT count(*) FROM observer_dead_letters"), 3);
 
-  Result<PurgeReport> one = store_.Purge({.id = 2}, false);
+  Result<PurgeReport> one = store_.Purge(ById(2), false);
   ASSERT_TRUE(one);
   EXPECT_THAT(one->ids, ElementsAre(2));
   EXPECT_EQ(db_.Count("SELECT count(*) FROM observer_dead_letters"), 2);
 
-  Result<PurgeReport> missing = store_.Purge({.id = 2}, false);
+  Result<PurgeReport> missing = store_.Purge(ById(2), false);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
 

@@ -97,6 +97,7 @@ class Started {
     const Result<void> started = server_->Start();
     ASSERT_TRUE(started.has_value()) << started.error().message;
     ASSERT_NE(server_->port(), 0);
+    ASSERT_EQ(server_->address(), (ListenAddress{"127.0.0.1", server_->port()}));
   }
   std::string Url(std::string_view path) const {
     return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);

@@ -371,11 +371,11 @@ TEST(CurlEngine, RefusesUrlsItCannotOrMustNotUse) {
 }
 
 TEST(CurlEngine, CallbacksRunOnTheEngineThreadEvenForImmediateFailures) {
-  auto engine = MakeEngine();
-  HttpRequest request = Get("http://127.0.0.1:1/");
-  request.method = "BAD METHOD";
   std::promise<std::thread::id> ran_on;
   std::future<std::thread::id> future = ran_on.get_future();
+  auto engine = MakeEngine();  // after what its callbacks use, so destroyed before it
+  HttpRequest request = Get("http://127.0.0.1:1/");
+  request.method = "BAD METHOD";
   engine->Send(request, [&ran_on](HttpResult) { ran_on.set_value(std::this_thread::get_id()); });
   ASSERT_EQ(future.wait_for(kWait), std::future_status::ready);
   EXPECT_NE(future.get(), std::this_thread::get_id());
@@ -580,9 +580,9 @@ TEST(CurlEngine, ConnectionsPerHostAreCapped) {
 
 TEST(CurlEngine, SendFromInsideACallbackWorks) {
   HttpReceiver receiver;
-  auto engine = MakeEngine();
   std::promise<HttpResult> second;
   std::future<HttpResult> future = second.get_future();
+  auto engine = MakeEngine();  // after what its callbacks use, so destroyed before it
   CurlEngine* raw = engine.get();
   const std::string next_url = receiver.url("/second");
   engine->Send(Get(receiver.url("/first")), [raw, next_url, &second](HttpResult first) {
@@ -601,10 +601,9 @@ TEST(CurlEngine, SendFromTheCallbackOfAnImmediateFailureIsNotLeftWaiting) {
   // A chain of requests each refused at once, each sent by the previous one's callback: every
   // link must start straight away, not at the engine's next idle wake-up (which would make the
   // chain outlast the wait below).
-  auto engine = MakeEngine();
-  CurlEngine* raw = engine.get();
   std::promise<int> finished;
   std::future<int> future = finished.get_future();
+  CurlEngine* raw = nullptr;
   std::function<void(int)> send_link = [&](int remaining) {
     HttpRequest request = Get("http://127.0.0.1:9/");
     request.method = "NOT A METHOD";
@@ -617,6 +616,9 @@ TEST(CurlEngine, SendFromTheCallbackOfAnImmediateFailureIsNotLeftWaiting) {
       }
     });
   };
+  // Declared last, so destroyed (and its callbacks done) before what they use.
+  auto engine = MakeEngine();
+  raw = engine.get();
   send_link(40);
   ASSERT_EQ(future.wait_for(kWait), std::future_status::ready);
 }
@@ -624,9 +626,9 @@ TEST(CurlEngine, SendFromTheCallbackOfAnImmediateFailureIsNotLeftWaiting) {
 TEST(CurlEngine, AThrowingCallbackIsLoggedAndTheEngineCarriesOn) {
   log::ScopedCapture capture;
   HttpReceiver receiver;
-  auto engine = MakeEngine();
   std::promise<void> threw;
   std::future<void> thrown = threw.get_future();
+  auto engine = MakeEngine();  // after what its callbacks use, so destroyed before it
   engine->Send(Get(receiver.url()), [&threw](HttpResult) {
     threw.set_value();
     throw std::runtime_error("callback exploded");

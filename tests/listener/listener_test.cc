@@ -23,7 +23,7 @@ using ::testing::UnorderedElementsAre;
 using std::chrono::milliseconds;
 
 // "orders" takes every Order event; "status_changes" errors on an UPDATE without a pre-image.
-constexpr const char* kObservers = R"(
+constexpr const char* kObservers = R"toml(
 [[observers]]
 name = "orders"
 entity = "Order"
@@ -42,7 +42,7 @@ condition = "field_changed(status)"
 [[observers.actions]]
 type = "log"
 message_template = "status of {{ data.n }}"
-)";
+)toml";
 
 Config MustConfig(const char* text) {
   LoadResult loaded = LoadConfigString(text, "listener_test.toml");

@@ -1,5 +1,5 @@
-// MigratedDatabase: a ScratchDatabase with every embedded migration applied, for the tests of
-// queue/, dlq/ and the `dlq` command, plus the few statements they all need.
+// MigratedDatabase: a ScratchDatabase with every migration of migrations/ applied, for the tests
+// of queue/, dlq/ and the `dlq` command, plus the few statements they all need.
 // Thread-safety: as ScratchDatabase; Count() and Execute() open a connection per call.
 #pragma once
 
@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "db/connection.h"
-#include "db/migrations.h"
 #include "event/entity_event.h"
 #include "executor/delivery.h"
 #include "queue/job_rows.h"
+#include "queue/migration_files.h"
 #include "testing/scratch_database.h"
 
 namespace fraiseql::testing {
@@ -26,8 +26,7 @@ class MigratedDatabase {
  public:
   explicit MigratedDatabase(std::string_view prefix = "queue") : scratch_(prefix) {
     PgConnection conn = scratch_.Connect();
-    Result<MigrationReport> migrated = ApplyMigrations(conn, MigrationMode::kApply);
-    if (!migrated) throw std::runtime_error("migrations failed: " + migrated.error().message);
+    ApplyMigrationFiles(conn, std::string(FRAISEQL_SOURCE_DIR) + "/migrations");
   }
 
   const Secret& url() const { return scratch_.url(); }

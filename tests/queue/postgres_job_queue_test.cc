@@ -349,8 +349,9 @@ TEST(PostgresJobQueueTest, ARowThatDoesNotDecodeIsDeadLetteredAndTheOthersFlowOn
   std::vector<NewJob> good = Jobs(1, 2);
   db.InsertJobsNow("default", good);
   const std::string bad_id = "11111111-2222-4333-8444-555555555555";
-  db.Execute("INSERT INTO observer_jobs (delivery_id, listener_id, event, observer, action_index)"
-             " VALUES ($1, 'default', '{\"nope\": true}', 'obs', 3)",
+  // Oldest, so the first claim meets it.
+  db.Execute("INSERT INTO observer_jobs (delivery_id, listener_id, event, observer, action_index, run_at)"
+             " VALUES ($1, 'default', '{\"nope\": true}', 'obs', 3, now() - interval '1 minute')",
              {bad_id});
   SystemClock clock;
   PostgresJobQueue queue(Options(db, "q1"), &clock);

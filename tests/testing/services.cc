@@ -282,9 +282,8 @@ std::vector<ReceivedMail> WaitForMails(const SmtpSink& sink, size_t count, std::
 
 std::string UniqueMarker(std::string_view prefix) {
   static std::atomic<uint64_t> counter{0};
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::ostringstream out;
   out << prefix << getpid() << 'x' << counter.fetch_add(1) << 'x' << nanos;
   return out.str();

@@ -1,0 +1,161 @@
+// queue_throughput: how many jobs per second PostgresJobQueue moves through insert, claim and
+// complete on a real PostgreSQL, without any action. A plain closed-loop program (not Google
+// Benchmark): it creates a database of its own, applies the migrations, measures, drops it.
+//
+//   queue_throughput [--url postgresql://postgres@127.0.0.1:55432/postgres] [--jobs 50000]
+//                    [--claim-batch 256] [--insert-batch 1000] [--async-commit] [--migrations dir]
+// The URL names the server (its database part is replaced); default $FRAISEQL_TEST_PG_URL.
+// Run from the source directory (or give --migrations <source>/migrations).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "db/connection.h"
+#include "executor/delivery.h"
+#include "queue/job_rows.h"
+#include "queue/migration_files.h"
+#include "queue/postgres_job_queue.h"
+
+namespace fraiseql {
+namespace {
+
+using std::chrono::steady_clock;
+
+std::string WithDatabase(const std::string& url, const std::string& database) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) throw std::runtime_error("the URL is not a postgresql:// URI");
+  const size_t path = url.find('/', scheme + 3);
+  return url.substr(0, path) + "/" + database;
+}
+
+PgConnection MustConnect(const std::string& url) {
+  Result<PgConnection> conn = PgConnection::Connect(Secret(url), std::chrono::seconds(10));
+  if (!conn) throw std::runtime_error(conn.error().message);
+  return std::move(conn).value();
+}
+
+void Must(Result<PgResult> result, const char* what) {
+  if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().message);
+}
+
+double Seconds(steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::vector<NewJob> MakeJobs(int first, int count) {
+  std::vector<NewJob> jobs;
+  jobs.reserve(static_cast<size_t>(count));
+  for (int n = first; n < first + count; ++n) {
+    auto event = std::make_shared<EntityEvent>();
+    char id[37];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+    event->id = id;
+    event->event_type = EventKind::kUpdate;
+    event->entity_type = "Order";
+    event->entity_id = "550e8400-e29b-41d4-a716-446655440000";
+    event->data = {{"id", n}, {"status", "paid"}, {"total", 42.5}, {"customer", {{"name", "Ada"}, {"tier", "gold"}}}};
+    event->changes = {{"status", {{"old", "new"}, {"new", "paid"}}}};
+    event->timestamp = *ParseTimestamp("2026-11-29T12:00:00Z");
+    Delivery delivery;
+    delivery.id = MakeDeliveryId(event->id, "order-webhook", 0);
+    delivery.event = std::move(event);
+    delivery.observer = "order-webhook";
+    jobs.push_back({std::move(delivery), n});
+  }
+  return jobs;
+}
+
+int Run(int argc, char** argv) {
+  const char* env = std::getenv("FRAISEQL_TEST_PG_URL");
+  std::string url = env ? env : "postgresql://postgres@127.0.0.1:55432/postgres";
+  int jobs = 50000, claim_batch = 256, insert_batch = 1000;
+  bool async_commit = false;
+  std::string migrations = "migrations";
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : throw std::runtime_error(arg + " needs a value"); };
+    if (arg == "--url") url = next();
+    else if (arg == "--jobs") jobs = std::stoi(next());
+    else if (arg == "--claim-batch") claim_batch = std::stoi(next());
+    else if (arg == "--insert-batch") insert_batch = std::stoi(next());
+    else if (arg == "--async-commit") async_commit = true;
+    else if (arg == "--migrations") migrations = next();
+    else throw std::runtime_error("unknown argument " + arg);
+  }
+
+  const std::string name = "queue_bench_" + std::to_string(getpid());
+  PgConnection admin = MustConnect(url);
+  Must(admin.Execute("CREATE DATABASE " + name + " TEMPLATE template0"), "CREATE DATABASE");
+  const std::string db_url = WithDatabase(url, name);
+  int exit_code = 0;
+  try {
+    PgConnection conn = MustConnect(db_url);
+    testing::ApplyMigrationFiles(conn, migrations);
+    if (async_commit) Must(conn.Execute("SET synchronous_commit = off"), "SET");
+
+    // Insert, as the listener does: one transaction and one statement per batch.
+    const auto insert_start = steady_clock::now();
+    for (int first = 0; first < jobs; first += insert_batch) {
+      const std::vector<NewJob> batch = MakeJobs(first, std::min(insert_batch, jobs - first));
+      Must(conn.Execute("BEGIN"), "BEGIN");
+      if (Result<void> inserted = InsertJobs(conn, "default", batch, std::nullopt); !inserted) {
+        throw std::runtime_error(inserted.error().message);
+      }
+      Must(conn.Execute("COMMIT"), "COMMIT");
+    }
+    const double insert_seconds = Seconds(steady_clock::now() - insert_start);
+
+    // Claim and complete, as one engine does (one dispatcher claiming, completes buffered).
+    SystemClock clock;
+    PostgresJobQueueOptions options;
+    options.database_url = Secret(db_url);
+    options.synchronous_commit = !async_commit;
+    PostgresJobQueue queue(options, &clock);
+    const auto claim_start = steady_clock::now();
+    int done = 0;
+    size_t claims = 0;
+    while (done < jobs) {
+      std::vector<Delivery> claimed =
+          queue.Claim(static_cast<size_t>(claim_batch), steady_clock::now() + std::chrono::seconds(5), {});
+      if (claimed.empty()) throw std::runtime_error("nothing to claim with " + std::to_string(jobs - done) + " left");
+      ++claims;
+      for (const Delivery& delivery : claimed) queue.Complete(delivery);
+      done += static_cast<int>(claimed.size());
+    }
+    if (Result<void> flushed = queue.Flush(std::chrono::seconds(30)); !flushed) {
+      throw std::runtime_error(flushed.error().message);
+    }
+    const double claim_seconds = Seconds(steady_clock::now() - claim_start);
+    Result<PgResult> left = conn.Execute("SELECT count(*) FROM observer_jobs");
+    Must(std::move(left), "count");
+
+    std::printf("jobs %d, insert batch %d, claim batch %d, synchronous_commit %s\n", jobs, insert_batch, claim_batch,
+                async_commit ? "off" : "on");
+    std::printf("insert:           %8.0f jobs/s (%.2f s)\n", jobs / insert_seconds, insert_seconds);
+    std::printf("claim + complete: %8.0f jobs/s (%.2f s, %zu claims)\n", jobs / claim_seconds, claim_seconds, claims);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "queue_throughput: %s\n", error.what());
+    exit_code = 1;
+  }
+  Must(admin.Execute("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"), "DROP DATABASE");
+  return exit_code;
+}
+
+}  // namespace
+}  // namespace fraiseql
+
+int main(int argc, char** argv) {
+  try {
+    return fraiseql::Run(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "queue_throughput: %s\n", error.what());
+    return 1;
+  }
+}
