@@ -1,6 +1,7 @@
 // Checkpoint writes and the listener's batch hand-off against a real PostgreSQL, with
 // synchronous_commit on (durable) and off (asynchronous; safe, a lost commit only replays).
-//   BM_CheckpointCompareAndSwap/sync:N  one compare-and-swap per transaction (seed target 10,000/s)
+//   BM_CheckpointCompareAndSwap/sync:N/threads:T  one compare-and-swap per transaction, T listeners
+//                                                 at once (seed target 10,000/s)
 //   BM_BatchCommit/jobs:1000/sync:N     BEGIN; lease check; 1000 jobs; checkpoint CAS; COMMIT
 // The cluster comes from FRAISEQL_TEST_PG_URL (scripts/services start); the benchmark creates a
 // database of its own, applies the migrations and drops it at exit.
@@ -98,7 +99,9 @@ void BM_CheckpointCompareAndSwap(benchmark::State& state) {
   const bool synchronous = state.range(0) != 0;
   BenchDatabase& database = BenchDatabase::Get();
   PostgresCheckpointStore store(database.url(), PostgresCheckpointStore::Options{kConnectTimeout, synchronous});
-  const std::string id = std::string("cas-") + (synchronous ? "sync" : "async");
+  // One listener id (and connection) per thread: several listeners checkpointing at once.
+  const std::string id =
+      std::string("cas-") + (synchronous ? "sync-" : "async-") + std::to_string(state.thread_index());
   ChangeLogPosition position{};
   int64_t epoch = 0;
   if (Result<std::optional<Checkpoint>> stored = store.Load(id); stored && *stored) {
@@ -121,7 +124,14 @@ void BM_CheckpointCompareAndSwap(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_CheckpointCompareAndSwap)->ArgName("sync")->Arg(1)->Arg(0)->UseRealTime()->MinTime(3.0);
+BENCHMARK(BM_CheckpointCompareAndSwap)
+    ->ArgName("sync")
+    ->Arg(1)
+    ->Arg(0)
+    ->Threads(1)
+    ->Threads(4)
+    ->UseRealTime()
+    ->MinTime(3.0);
 
 void BM_BatchCommit(benchmark::State& state) {
   const size_t job_count = static_cast<size_t>(state.range(0));

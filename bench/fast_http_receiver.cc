@@ -6,8 +6,13 @@
 //   add_executable(fast_http_receiver fast_http_receiver.cc)
 //   target_link_libraries(fast_http_receiver PRIVATE fraiseql_build_options)
 //
-// Usage: fast_http_receiver [--port P]   (P = 0, the default, picks an ephemeral port)
-// Prints "listening on 127.0.0.1:PORT" once ready, serves until SIGTERM or SIGINT.
+// Usage: fast_http_receiver [--port P] [--expect N] [--record FILE]
+//   --port P      P = 0, the default, picks an ephemeral port
+//   --expect N    exit after answering N requests, printing "done N requests first_us F last_us L"
+//                 (CLOCK_REALTIME microseconds of the first and the Nth request): the end of a
+//                 drain, measured where the deliveries arrive (bench/pipeline_bench.cc)
+//   --record FILE at exit, write "<arrival_us> <webhook-id>" per request to FILE (latency runs)
+// Prints "listening on 127.0.0.1:PORT" once ready, serves until SIGTERM, SIGINT or --expect.
 //
 // What it parses, and why no more: the request line and headers up to the blank line, then
 // Content-Length bytes of body, so keep-alive and pipelined requests stay in step. "Connection:
@@ -21,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -84,6 +90,30 @@ bool ContainsIgnoreCase(std::string_view text, std::string_view word) {
   return false;
 }
 
+int64_t RealtimeMicros() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
+}
+
+// What --expect and --record need: when requests arrived, and (recording) their webhook-id.
+struct Tally {
+  uint64_t expect = 0;  // 0: serve until a signal
+  bool record = false;
+  uint64_t count = 0;
+  int64_t first_us = 0;
+  int64_t last_us = 0;
+  std::vector<std::pair<int64_t, std::string>> arrivals;
+
+  void Count(std::string_view webhook_id) {
+    const int64_t now = RealtimeMicros();
+    if (count++ == 0) first_us = now;
+    last_us = now;
+    if (record) arrivals.emplace_back(now, std::string(webhook_id));
+  }
+  bool done() const { return expect > 0 && count >= expect; }
+};
+
 struct Connection {
   UniqueFd fd;
   std::string in;
@@ -97,7 +127,8 @@ struct Connection {
 
 class Server {
  public:
-  Server(UniqueFd listen_fd, UniqueFd signal_fd) : listen_(std::move(listen_fd)), signals_(std::move(signal_fd)) {
+  Server(UniqueFd listen_fd, UniqueFd signal_fd, Tally& tally)
+      : listen_(std::move(listen_fd)), signals_(std::move(signal_fd)), tally_(tally) {
     epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
     if (!epoll_.valid()) Die("epoll_create1");
     Watch(listen_.get(), EPOLLIN, EPOLL_CTL_ADD);
@@ -123,6 +154,7 @@ class Server {
         if (conn == nullptr) continue;  // closed earlier in this batch
         const bool ok = (events[i].events & EPOLLOUT) != 0 ? OnWritable(*conn) : OnReadable(*conn);
         if (!ok) Close(fd);
+        if (tally_.done()) return;
       }
     }
   }
@@ -215,6 +247,7 @@ class Server {
       bool close = request_line.ends_with("HTTP/1.0");
       bool chunked = false;
       size_t content_length = 0;
+      std::string_view webhook_id;
       while (line_end != std::string_view::npos) {
         const size_t start = line_end + 2;
         line_end = head.find("\r\n", start);
@@ -234,8 +267,12 @@ class Server {
           }
         } else if (first == 't' && StartsWithIgnoreCase(line, "transfer-encoding:")) {
           chunked = ContainsIgnoreCase(line.substr(18), "chunked");
+        } else if (first == 'w' && tally_.record && StartsWithIgnoreCase(line, "webhook-id:")) {
+          webhook_id = line.substr(11);
+          while (!webhook_id.empty() && webhook_id.front() == ' ') webhook_id.remove_prefix(1);
         }
       }
+      tally_.Count(webhook_id);
       if (chunked) {
         conn.out.append(kNotImplemented);
         conn.close_after_output = true;
@@ -301,26 +338,44 @@ class Server {
   UniqueFd signals_;
   UniqueFd epoll_;
   std::vector<std::unique_ptr<Connection>> connections_;  // indexed by fd
+  Tally& tally_;
 };
+
+bool ParseNumber(const char* text, long max, long& out) {
+  char* end = nullptr;
+  errno = 0;
+  out = std::strtol(text, &end, 10);
+  return end != text && *end == '\0' && errno == 0 && out >= 0 && out <= max;
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   long port = 0;
+  long expect = 0;
+  const char* record_path = nullptr;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--port" && i + 1 < argc) {
-      char* end = nullptr;
-      port = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || port < 0 || port > 65535) {
+      if (!ParseNumber(argv[++i], 65535, port)) {
         std::fprintf(stderr, "fast_http_receiver: bad port '%s'\n", argv[i]);
         return 2;
       }
+    } else if (arg == "--expect" && i + 1 < argc) {
+      if (!ParseNumber(argv[++i], 1000000000L, expect)) {
+        std::fprintf(stderr, "fast_http_receiver: bad --expect '%s'\n", argv[i]);
+        return 2;
+      }
+    } else if (arg == "--record" && i + 1 < argc) {
+      record_path = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: fast_http_receiver [--port P]\n");
+      std::fprintf(stderr, "usage: fast_http_receiver [--port P] [--expect N] [--record FILE]\n");
       return 2;
     }
   }
+  Tally tally;
+  tally.expect = static_cast<uint64_t>(expect);
+  tally.record = record_path != nullptr;
 
   // Blocked before any other work so the signals are only ever seen through the signalfd.
   sigset_t mask;
@@ -345,9 +400,22 @@ int main(int argc, char** argv) {
   socklen_t len = sizeof addr;
   if (::getsockname(listen_fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) Die("getsockname");
 
-  Server server(std::move(listen_fd), std::move(signal_fd));
+  Server server(std::move(listen_fd), std::move(signal_fd), tally);
   std::printf("listening on 127.0.0.1:%u\n", static_cast<unsigned>(ntohs(addr.sin_port)));
   std::fflush(stdout);
   server.Run();
+  if (tally.done()) {
+    std::printf("done %llu requests first_us %lld last_us %lld\n", static_cast<unsigned long long>(tally.count),
+                static_cast<long long>(tally.first_us), static_cast<long long>(tally.last_us));
+    std::fflush(stdout);
+  }
+  if (record_path != nullptr) {
+    std::FILE* file = std::fopen(record_path, "w");
+    if (file == nullptr) Die("fopen --record");
+    for (const auto& [arrival, id] : tally.arrivals) {
+      std::fprintf(file, "%lld %s\n", static_cast<long long>(arrival), id.c_str());
+    }
+    std::fclose(file);
+  }
   return 0;
 }

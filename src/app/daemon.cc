@@ -6,7 +6,6 @@
 #include <memory>
 #include <ostream>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -90,8 +89,8 @@ class Daemon {
         [queue, &stopping = daemon->stopping_](std::vector<Delivery> deliveries) {
           queue->HandOver(std::move(deliveries));
           // Backpressure (guarantee 5): the listener reads on only when the workers have room.
-          while (queue->HandOverRoom() == 0 && !stopping.load()) {
-            std::this_thread::sleep_for(milliseconds(5));
+          while (!stopping.load()) {
+            if (queue->WaitForHandOverRoom(std::chrono::steady_clock::now() + milliseconds(100))) break;
           }
         });
     if (!listener) return listener.error();
@@ -120,7 +119,7 @@ class Daemon {
               {{"listener_id", config_.database.listener_id},
                {"holder", queue_->holder()},
                {"observers", std::to_string(config_.observers.size())},
-               {"metrics", admin_ ? "127.0.0.1:" + std::to_string(admin_->port()) : "disabled"}});
+               {"metrics", admin_ ? admin_->address().ToString() : "disabled"}});
     return Ok();
   }
 

@@ -22,7 +22,9 @@ Result<ChangeLogPosition> ParsePosition(std::string_view text) {
   const std::string_view pk_text = text.substr(slash + 1);
   ChangeLogPosition position;
   auto [txid_end, txid_error] = std::from_chars(txid_text.data(), txid_text.data() + txid_text.size(), position.txid);
-  if (txid_error != std::errc() || txid_end != txid_text.data() + txid_text.size() || txid_text.empty()) return invalid();
+  if (txid_error != std::errc() || txid_end != txid_text.data() + txid_text.size() || txid_text.empty()) {
+    return invalid();
+  }
   auto [pk_end, pk_error] = std::from_chars(pk_text.data(), pk_text.data() + pk_text.size(), position.pk);
   if (pk_error != std::errc() || pk_end != pk_text.data() + pk_text.size() || pk_text.empty() || position.pk < 0) {
     return invalid();
@@ -55,7 +57,8 @@ Result<void> ValidateCheckpoint(const Checkpoint& checkpoint) {
                                   "': lease epoch and total events must not be negative");
   }
   if (checkpoint.updated_by && checkpoint.updated_by->size() > 255) {
-    return Error::InvalidArgument("checkpoint of '" + checkpoint.listener_id + "': updated_by is longer than 255 bytes");
+    return Error::InvalidArgument("checkpoint of '" + checkpoint.listener_id +
+                                  "': updated_by is longer than 255 bytes");
   }
   return Ok();
 }

@@ -81,7 +81,8 @@ Result<void> MemoryCheckpointStore::MoveTo(std::string_view listener_id, ChangeL
   if (it == checkpoints_.end()) {
     // Nothing was stored: the history row records "the beginning", without the other fields.
     AppendHistory(CheckpointHistoryEntry{created.listener_id, {}, std::nullopt, std::nullopt, std::nullopt,
-                                         std::nullopt, clock_.Now(), checkpoint_internal::MoveReason(position, reason)});
+                                         std::nullopt, clock_.Now(),
+                                         checkpoint_internal::MoveReason(position, reason)});
     created.updated_at = clock_.Now();
     checkpoints_.emplace(created.listener_id, std::move(created));
     return Ok();

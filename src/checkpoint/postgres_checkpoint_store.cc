@@ -1,7 +1,10 @@
 #include "checkpoint/postgres_checkpoint_store.h"
 
 #include <charconv>
+#include <memory>
 #include <utility>
+
+#include "db/sqlstate.h"
 
 namespace fraiseql {
 namespace {
@@ -91,6 +94,19 @@ WITH old AS (
    WHERE $14::text IS NOT NULL
 )
 SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)
+)sql";
+
+// The listener's every batch: same epoch, a position already stored. A plain UPDATE (no CTEs to
+// plan) with the compare in its WHERE; the general statement above covers first writes and epoch
+// changes. Takes $1..$13 as kCompareAndSwapSql does.
+constexpr std::string_view kAdvanceSql = R"sql(
+UPDATE observer_checkpoints
+   SET last_processed_txid = $5::xid8, last_processed_id = $6::bigint, lease_epoch = $7::bigint,
+       batch_size = $8::int, event_count = $9::int, total_events = $10::bigint,
+       consecutive_errors = $11::int, last_error = $12::text, updated_by = $13::text,
+       last_processed_at = now(), updated_at = now()
+ WHERE listener_id = $1 AND lease_epoch = $2::bigint
+   AND last_processed_txid = $3::xid8 AND last_processed_id = $4::bigint
 )sql";
 
 constexpr std::string_view kSaveSql = R"sql(
@@ -191,8 +207,15 @@ void AppendCheckpointParams(std::vector<std::optional<std::string>>& params, con
   params.push_back(next.updated_by);
 }
 
-Result<bool> CompareAndSwapOn(PgConnection& conn, std::string_view listener_id, int64_t expected_epoch,
-                              ChangeLogPosition expected_position, const Checkpoint& next) {
+// A validated compare-and-swap: its parameters ($1..$13, plus $14 for the general statement)
+// and whether the plain UPDATE (kAdvanceSql) can do it.
+struct CasRequest {
+  std::vector<std::optional<std::string>> params;
+  bool advance = false;
+};
+
+Result<CasRequest> MakeCasRequest(std::string_view listener_id, int64_t expected_epoch,
+                                  ChangeLogPosition expected_position, const Checkpoint& next) {
   FRAISEQL_RETURN_IF_ERROR(ValidateCheckpoint(next));
   if (next.listener_id != listener_id) {
     return Error::InvalidArgument("compare-and-swap of '" + std::string(listener_id) + "' with a checkpoint of '" +
@@ -202,23 +225,75 @@ Result<bool> CompareAndSwapOn(PgConnection& conn, std::string_view listener_id, 
     return Error::InvalidArgument("compare-and-swap of '" + std::string(listener_id) + "' would lower the epoch from " +
                                   std::to_string(expected_epoch) + " to " + std::to_string(next.lease_epoch));
   }
-  std::vector<std::optional<std::string>> params;
-  params.reserve(14);
-  params.emplace_back(std::string(listener_id));
-  params.push_back(Text(expected_epoch));
-  params.push_back(Text(expected_position.txid));
-  params.push_back(Text(expected_position.pk));
-  AppendCheckpointParams(params, next);
-  if (next.lease_epoch != expected_epoch) {
-    params.emplace_back(checkpoint_internal::FailoverReason(expected_epoch, next.lease_epoch));
-  } else {
-    params.emplace_back(std::nullopt);
+  CasRequest request;
+  request.params.reserve(14);
+  request.params.emplace_back(std::string(listener_id));
+  request.params.push_back(Text(expected_epoch));
+  request.params.push_back(Text(expected_position.txid));
+  request.params.push_back(Text(expected_position.pk));
+  AppendCheckpointParams(request.params, next);
+  request.advance = next.lease_epoch == expected_epoch && expected_position != ChangeLogPosition{};
+  if (!request.advance) {
+    request.params.emplace_back(next.lease_epoch != expected_epoch
+                                    ? std::optional<std::string>(
+                                          checkpoint_internal::FailoverReason(expected_epoch, next.lease_epoch))
+                                    : std::nullopt);
   }
-  Result<PgResult> result = conn.Execute(kCompareAndSwapSql, params);
+  return request;
+}
+
+// The general statement (first writes, epoch changes), whose result is the written row count.
+Result<bool> RunGeneralCas(PgConnection& conn, const CasRequest& request) {
+  Result<PgResult> result = conn.Execute(kCompareAndSwapSql, request.params);
   if (!result) return std::move(result).error();
   Result<int64_t> written = ParseNumber<int64_t>(*result, 0, 0);
   if (!written) return std::move(written).error();
   return *written > 0;
+}
+
+Result<bool> CompareAndSwapOn(PgConnection& conn, std::string_view listener_id, int64_t expected_epoch,
+                              ChangeLogPosition expected_position, const Checkpoint& next) {
+  CasRequest request;
+  FRAISEQL_ASSIGN_OR_RETURN(request, MakeCasRequest(listener_id, expected_epoch, expected_position, next));
+  if (!request.advance) return RunGeneralCas(conn, request);
+  Result<PgResult> advanced = conn.Execute(kAdvanceSql, request.params);
+  if (!advanced) return std::move(advanced).error();
+  return advanced->affected_rows() > 0;
+}
+
+// Runs the prepared kAdvanceSql on the store's own connection. Parsing and planning are about
+// two thirds of a compare-and-swap's cost when it does not wait for a WAL flush, so the store
+// prepares it once per connection. (db/ has no prepared statements yet: libpq is driven here
+// directly, with errors reported the way PgConnection::Execute reports them.)
+Result<PgResult> ExecuteAdvancePrepared(PgConnection& conn, bool& prepared, PgParams params) {
+  constexpr const char* kName = "fraiseql_checkpoint_advance";
+  auto failed = [&conn](const PGresult* raw) -> Error {
+    const char* sqlstate = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+    std::string reason = raw != nullptr ? PQresultErrorMessage(raw) : PQerrorMessage(conn.native());
+    while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
+    if (sqlstate == nullptr || *sqlstate == '\0') {
+      if (!conn.healthy()) return Error::Unavailable("the connection to " + conn.description() + " is lost: " + reason);
+      return Error::Internal("statement failed: " + reason);
+    }
+    const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
+    std::string message = std::string(kSqlStatePrefix) + sqlstate + ": " + (primary != nullptr ? primary : reason);
+    return Error{ClassifySqlState(sqlstate), std::move(message), std::nullopt};
+  };
+  using RawResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+  if (!prepared) {
+    const std::string sql(kAdvanceSql);
+    RawResult prepare(PQprepare(conn.native(), kName, sql.c_str(), 0, nullptr), &PQclear);
+    if (!prepare || PQresultStatus(prepare.get()) != PGRES_COMMAND_OK) return failed(prepare.get());
+    prepared = true;
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const std::optional<std::string>& param : params) values.push_back(param ? param->c_str() : nullptr);
+  RawResult result(PQexecPrepared(conn.native(), kName, static_cast<int>(values.size()), values.data(), nullptr,
+                                  nullptr, /*resultFormat=text*/ 0),
+                   &PQclear);
+  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) return failed(result.get());
+  return PgResult(result.release());
 }
 
 }  // namespace
@@ -228,22 +303,23 @@ Result<T> PostgresCheckpointStore::WithConnection(F&& run) {
   MutexLock lock(&mu_);
   for (int attempt = 0;; ++attempt) {
     bool fresh = false;
-    if (!conn_ || !conn_->healthy()) {
-      conn_.reset();
+    if (!session_ || !session_->conn.healthy()) {
+      session_.reset();
       Result<PgConnection> conn = PgConnection::Connect(url_, options_.connect_timeout);
       if (!conn) return std::move(conn).error();
       if (!options_.synchronous_commit) {
         Result<PgResult> set = conn->Execute("SET synchronous_commit = off");
         if (!set) return std::move(set).error();
       }
-      conn_.emplace(std::move(conn).value());
+      session_.emplace(Session{std::move(conn).value(), false});
       fresh = true;
     }
-    Result<T> result = run(*conn_);
+    Result<T> result = run(*session_);
     // An idle connection can die unnoticed (server restart, pg_terminate_backend): the first call
     // finds out. Statements here are single and atomic, so running it again is safe.
-    if (!result && result.error().code == ErrorCode::kUnavailable && !conn_->healthy() && !fresh && attempt == 0) {
-      conn_.reset();
+    if (!result && result.error().code == ErrorCode::kUnavailable && !session_->conn.healthy() && !fresh &&
+        attempt == 0) {
+      session_.reset();
       continue;
     }
     return result;
@@ -268,7 +344,8 @@ Result<bool> PostgresCheckpointStore::CompareAndSwapInTransaction(PgConnection& 
 }
 
 Result<std::optional<Checkpoint>> PostgresCheckpointStore::Load(std::string_view listener_id) {
-  return WithConnection<std::optional<Checkpoint>>([&](PgConnection& conn) { return LoadWith(conn, listener_id); });
+  return WithConnection<std::optional<Checkpoint>>(
+      [&](Session& session) { return LoadWith(session.conn, listener_id); });
 }
 
 Result<void> PostgresCheckpointStore::Save(const Checkpoint& checkpoint) {
@@ -278,8 +355,8 @@ Result<void> PostgresCheckpointStore::Save(const Checkpoint& checkpoint) {
       Text(checkpoint.lease_epoch),   Text(checkpoint.batch_size),     Text(checkpoint.event_count),
       Text(checkpoint.total_events),  Text(checkpoint.consecutive_errors), checkpoint.last_error,
       checkpoint.updated_by};
-  return WithConnection<void>([&](PgConnection& conn) -> Result<void> {
-    Result<PgResult> result = conn.Execute(kSaveSql, params);
+  return WithConnection<void>([&](Session& session) -> Result<void> {
+    Result<PgResult> result = session.conn.Execute(kSaveSql, params);
     if (!result) return std::move(result).error();
     return Ok();
   });
@@ -287,16 +364,21 @@ Result<void> PostgresCheckpointStore::Save(const Checkpoint& checkpoint) {
 
 Result<bool> PostgresCheckpointStore::CompareAndSwap(std::string_view listener_id, int64_t expected_epoch,
                                                      ChangeLogPosition expected_position, const Checkpoint& next) {
-  return WithConnection<bool>([&](PgConnection& conn) {
-    return CompareAndSwapOn(conn, listener_id, expected_epoch, expected_position, next);
+  CasRequest request;
+  FRAISEQL_ASSIGN_OR_RETURN(request, MakeCasRequest(listener_id, expected_epoch, expected_position, next));
+  return WithConnection<bool>([&](Session& session) -> Result<bool> {
+    if (!request.advance) return RunGeneralCas(session.conn, request);
+    Result<PgResult> advanced = ExecuteAdvancePrepared(session.conn, session.advance_prepared, request.params);
+    if (!advanced) return std::move(advanced).error();
+    return advanced->affected_rows() > 0;
   });
 }
 
 Result<bool> PostgresCheckpointStore::Delete(std::string_view listener_id) {
   const std::optional<std::string> params[] = {std::string(listener_id),
                                                std::string(checkpoint_internal::kResetReason)};
-  return WithConnection<bool>([&](PgConnection& conn) -> Result<bool> {
-    Result<PgResult> result = conn.Execute(kDeleteSql, params);
+  return WithConnection<bool>([&](Session& session) -> Result<bool> {
+    Result<PgResult> result = session.conn.Execute(kDeleteSql, params);
     if (!result) return std::move(result).error();
     Result<int64_t> deleted = ParseNumber<int64_t>(*result, 0, 0);
     if (!deleted) return std::move(deleted).error();
@@ -312,8 +394,8 @@ Result<void> PostgresCheckpointStore::MoveTo(std::string_view listener_id, Chang
   FRAISEQL_RETURN_IF_ERROR(ValidateCheckpoint(probe));
   const std::optional<std::string> params[] = {probe.listener_id, Text(position.txid), Text(position.pk),
                                                checkpoint_internal::MoveReason(position, reason)};
-  return WithConnection<void>([&](PgConnection& conn) -> Result<void> {
-    Result<PgResult> result = conn.Execute(kMoveSql, params);
+  return WithConnection<void>([&](Session& session) -> Result<void> {
+    Result<PgResult> result = session.conn.Execute(kMoveSql, params);
     if (!result) return std::move(result).error();
     return Ok();
   });
@@ -323,8 +405,8 @@ Result<std::vector<CheckpointHistoryEntry>> PostgresCheckpointStore::History(std
                                                                              size_t limit) {
   const std::optional<std::string> params[] = {std::string(listener_id), std::to_string(limit)};
   return WithConnection<std::vector<CheckpointHistoryEntry>>(
-      [&](PgConnection& conn) -> Result<std::vector<CheckpointHistoryEntry>> {
-        Result<PgResult> result = conn.Execute(kHistorySql, params);
+      [&](Session& session) -> Result<std::vector<CheckpointHistoryEntry>> {
+        Result<PgResult> result = session.conn.Execute(kHistorySql, params);
         if (!result) return std::move(result).error();
         std::vector<CheckpointHistoryEntry> entries;
         entries.reserve(result->rows());

@@ -1,8 +1,6 @@
-// PostgresCheckpointStore: the CheckpointStore contract on observer_checkpoints and
-// observer_checkpoints_history (migrations/003), plus the in-transaction forms the listener uses
-// to advance its checkpoint in the same transaction that enqueues the batch (guarantee 3).
-// Thread-safety: the store's methods may be called concurrently (they share one connection under
-// a mutex); the static *With / *InTransaction functions use only the caller's connection.
+// PostgresCheckpointStore: the CheckpointStore contract on observer_checkpoints (migrations/003),
+// plus the in-transaction forms the listener advances its checkpoint with (guarantee 3).
+// Thread-safety: methods are safe concurrently (one connection, one mutex); statics use the caller's.
 #pragma once
 
 #include <chrono>
@@ -58,7 +56,13 @@ class PostgresCheckpointStore final : public CheckpointStore {
                                                   const Checkpoint& next);
 
  private:
-  // Runs `run(conn)` on the store's connection, connecting first when needed; when the call
+  // The store's connection and what is prepared on it (prepared statements die with it).
+  struct Session {
+    PgConnection conn;
+    bool advance_prepared = false;
+  };
+
+  // Runs `run(session)` on the store's connection, connecting first when needed; when the call
   // fails because an existing connection turned out to be lost, reconnects and runs it once more.
   template <typename T, typename F>
   Result<T> WithConnection(F&& run) LOCKS_EXCLUDED(mu_);
@@ -66,7 +70,7 @@ class PostgresCheckpointStore final : public CheckpointStore {
   const Secret url_;
   const Options options_;
   Mutex mu_;
-  std::optional<PgConnection> conn_ GUARDED_BY(mu_);
+  std::optional<Session> session_ GUARDED_BY(mu_);
 };
 
 }  // namespace fraiseql

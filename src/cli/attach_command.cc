@@ -69,8 +69,12 @@ std::variant<Table, Failure> ResolveTable(PgConnection& conn, const std::string&
   Table table{std::string(found->Get(0, 0).value_or(typed))};
   const std::string_view kind = found->Get(0, 1).value_or("");
   if (kind != "r" && kind != "p") {
-    return Failure(table.name + " is not a table (relkind " + std::string(kind) +
-                   "): capture triggers go on the table the rows are written to");
+    const std::string what = kind == "v"   ? "a view"
+                             : kind == "m" ? "a materialized view"
+                             : kind == "f" ? "a foreign table"
+                             : kind == "S" ? "a sequence"
+                                           : "not a table (relkind " + std::string(kind) + ")";
+    return Failure(table.name + " is " + what + ": capture triggers go on the table the rows are written to");
   }
   return table;
 }

@@ -5,7 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/attach_command.h"
 #include "cli/commands.h"
+#include "cli/dlq_command.h"
+#include "cli/migrate_command.h"
+#include "cli/receive_command.h"
 #include "cli/run_command.h"
 
 namespace fraiseql::cli {
@@ -53,6 +57,35 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
   run_command->add_option("--log-level", run.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
+  MigrateOptions migrate;
+  CLI::App* migrate_command = app.add_subcommand(
+      "migrate", "Apply the observer's schema migrations (additive; safe on a FraiseQL database)");
+  migrate_command->add_option("--database-url", migrate.database_url,
+                              "PostgreSQL URL (default: $DATABASE_URL, which keeps it out of `ps`)");
+  migrate_command->add_flag("--dry-run", migrate.dry_run, "Show the pending migrations, change nothing");
+  migrate_command->add_option("--format", migrate.format, "Output format: text or json")
+      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case));
+
+  AttachOptions attach;
+  CLI::App* attach_command = app.add_subcommand(
+      "attach", "Install the change-log capture triggers on an application table");
+  attach_command->add_option("--database-url", attach.database_url, "PostgreSQL URL (default: $DATABASE_URL)");
+  attach_command->add_option("--table", attach.table, "The table, as schema.table or table")->required();
+  attach_command->add_option("--entity", attach.entity, "The entity type its rows are (object_type), e.g. Order")
+      ->required();
+  attach_command->add_option("--pk", attach.pk, "The UUID column that identifies a row (default: id)");
+  attach_command->add_flag("--pre-image", attach.pre_image,
+                           "Also record the row as it was before UPDATE and DELETE (enables field_changed)");
+
+  DetachOptions detach;
+  CLI::App* detach_command = app.add_subcommand("detach", "Remove the capture triggers from an application table");
+  detach_command->add_option("--database-url", detach.database_url, "PostgreSQL URL (default: $DATABASE_URL)");
+  detach_command->add_option("--table", detach.table, "The table, as schema.table or table")->required();
+
+  ReceiveOptions receive;
+  CLI::App* receive_command = AddReceiveCommand(app, receive);
+  DlqCommand dlq(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -80,6 +113,11 @@ int RunCli(int argc, const char* const* argv, std::ostream& out, std::ostream& e
     if (validate_command->parsed()) return RunValidate(validate, out, err);
     if (debug_command->parsed()) return RunDebugEvent(debug, out, err);
     if (run_command->parsed()) return RunRun(run, out, err);
+    if (migrate_command->parsed()) return RunMigrate(migrate, out, err);
+    if (attach_command->parsed()) return RunAttach(attach, out, err);
+    if (detach_command->parsed()) return RunDetach(detach, out, err);
+    if (receive_command->parsed()) return RunReceiveCommand(receive, out, err);
+    if (dlq.parsed()) return dlq.Run(out, err);
   } catch (const std::exception& error) {
     // A library threw on input we did not anticipate: report it rather than abort.
     err << "fraiseql-observer: error: " << error.what() << "\n";

@@ -1,6 +1,5 @@
-// Text forms of values sent as statement parameters by dlq/ and queue/: timestamps, uuid and
-// bigint array literals, and JSON that never throws on invalid UTF-8 (an HTTP error body quoted
-// in a reason may hold any bytes).
+// Text forms of statement parameters shared by dlq/ and queue/: timestamps, array literals, and
+// JSON that neither throws on invalid UTF-8 nor carries U+0000 (a quoted error body may hold any bytes).
 // Thread-safety: pure functions.
 #pragma once
 

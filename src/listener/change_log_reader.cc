@@ -124,7 +124,8 @@ Result<ChangeLogReader> ChangeLogReader::Create(PgConnection& conn, std::string_
     }
   }
   if (name.empty()) {
-    return Error::InvalidArgument("change_log_table '" + std::string(table) + "' must be \"table\" or \"schema.table\"");
+    return Error::InvalidArgument("change_log_table '" + std::string(table) +
+                                  "' must be \"table\" or \"schema.table\"");
   }
   std::string quoted;
   if (!schema.empty()) {
@@ -140,13 +141,17 @@ Result<ChangeLogReader> ChangeLogReader::Create(PgConnection& conn, std::string_
 ChangeLogReader::ChangeLogReader(std::string quoted_table) : quoted_table_(std::move(quoted_table)) {
   // The row comparison and the ORDER BY match the (txid, pk_entity_change_log) index, so a read
   // is an index range scan that stops after `limit` rows, however long the log is.
+  // The ORDER BY names the table's columns through the alias: a bare name would mean the
+  // select list's text casts of the same name, and sort "99" after "200".
   read_sql_ = "SELECT " + SelectList() + " FROM " + quoted_table_ +
-              " WHERE (txid, pk_entity_change_log) > ($1::xid8, $2::bigint)"
-              " AND txid < pg_snapshot_xmin(pg_current_snapshot())"
-              " ORDER BY txid, pk_entity_change_log LIMIT $3::bigint";
+              " AS c WHERE (c.txid, c.pk_entity_change_log) > ($1::xid8, $2::bigint)"
+              " AND c.txid < pg_snapshot_xmin(pg_current_snapshot())"
+              " ORDER BY c.txid, c.pk_entity_change_log LIMIT $3::bigint";
   held_back_sql_ = "SELECT EXISTS (SELECT 1 FROM " + quoted_table_ +
                    " WHERE (txid, pk_entity_change_log) > ($1::xid8, $2::bigint)"
                    " AND txid >= pg_snapshot_xmin(pg_current_snapshot()))";
+  legacy_position_sql_ = "SELECT txid::text FROM " + quoted_table_ +
+                         " WHERE pk_entity_change_log <= $1::bigint ORDER BY pk_entity_change_log DESC LIMIT 1";
   backlog_sql_ = "SELECT (SELECT pk_entity_change_log FROM " + quoted_table_ +
                  " ORDER BY pk_entity_change_log DESC LIMIT 1)::text, o.pk::text,"
                  " extract(epoch FROM now() - o.created_at)::float8::text"
@@ -201,6 +206,20 @@ Result<BacklogEstimate> ChangeLogReader::EstimateBacklog(PgConnection& conn, Cha
   auto [end, error] = std::from_chars(lag.data(), lag.data() + lag.size(), seconds);
   if (error == std::errc() && end == lag.data() + lag.size()) estimate.lag_seconds = std::max(0.0, seconds);
   return estimate;
+}
+
+Result<ChangeLogPosition> ChangeLogReader::LegacyPosition(PgConnection& conn, int64_t last_processed_id) const {
+  const std::optional<std::string> params[] = {std::to_string(last_processed_id)};
+  Result<PgResult> result = conn.Execute(legacy_position_sql_, params);
+  if (!result) return std::move(result).error();
+  ChangeLogPosition position{0, last_processed_id};
+  if (result->rows() == 0) return position;
+  const std::string_view txid = result->Get(0, 0).value_or("");
+  auto [end, error] = std::from_chars(txid.data(), txid.data() + txid.size(), position.txid);
+  if (error != std::errc() || end != txid.data() + txid.size()) {
+    return Error::Internal("txid '" + std::string(txid) + "' is not an unsigned integer");
+  }
+  return position;
 }
 
 nlohmann::json ChangeLogRowToJson(const ChangeLogRow& row, ChangeLogPosition position) {

@@ -1,8 +1,5 @@
-// ChangeLogReader: the gapless read of the change log (guarantee 1). It returns rows strictly
-// after a (txid, pk) position, in (txid, pk) order, and only rows whose writer's transaction id
-// is below the oldest transaction still running (pg_snapshot_xmin(pg_current_snapshot())): every
-// transaction that could still add a row before that bound has ended, so a row whose transaction
-// commits after a later-numbered row's is read later, never skipped; no time windows involved.
+// ChangeLogReader: the gapless read of the change log (guarantee 1): rows after a (txid, pk)
+// position, in that order, whose writer's txid is below pg_snapshot_xmin(pg_current_snapshot()).
 // Thread-safety: a reader is immutable and may be shared; each call uses the caller's connection.
 #pragma once
 
@@ -21,6 +18,10 @@
 #include "event/entity_event.h"
 
 namespace fraiseql {
+
+// Why this is gapless: every transaction below the xmin bound has ended, so no row can still
+// appear behind the position; a row whose transaction commits after a later-numbered row's has a
+// smaller txid and is read later, never skipped. No time windows are involved (docs/listener.md).
 
 // One row as read. `row` holds the converted columns, or the reason they could not be (a
 // non-numeric value in a legacy text column, JSON that does not parse): such a row is
@@ -59,6 +60,12 @@ class ChangeLogReader {
 
   Result<BacklogEstimate> EstimateBacklog(PgConnection& conn, ChangeLogPosition after) const;
 
+  // The position of a checkpoint FraiseQL's own observer wrote (last_processed_id only, txid 0):
+  // after the newest row with a pk up to `last_processed_id`, at that row's txid. Migration 001
+  // gave every row that existed then one txid, so this skips exactly the rows FraiseQL processed.
+  // When no such row is left (all purged), (0, last_processed_id), which reads every row there is.
+  Result<ChangeLogPosition> LegacyPosition(PgConnection& conn, int64_t last_processed_id) const;
+
   // The quoted table name, e.g. "core"."tb_entity_change_log".
   const std::string& quoted_table() const { return quoted_table_; }
 
@@ -69,6 +76,7 @@ class ChangeLogReader {
   std::string read_sql_;
   std::string held_back_sql_;
   std::string backlog_sql_;
+  std::string legacy_position_sql_;
 };
 
 // The row as a JSON object with the change-log column names, for a dead letter's row_data.

@@ -15,8 +15,8 @@ namespace {
 // or the same holder whose epoch the checkpoint has overtaken, gets an epoch above both.
 constexpr std::string_view kTryAcquireSql = R"sql(
 INSERT INTO observer_leases AS l (listener_id, holder, epoch, acquired_at, renewed_at, expires_at)
-VALUES ($1, $2,
-        COALESCE((SELECT lease_epoch FROM observer_checkpoints WHERE listener_id = $1), 0) + 1,
+VALUES ($1::text, $2::text,
+        COALESCE((SELECT lease_epoch FROM observer_checkpoints WHERE listener_id = $1::text), 0) + 1,
         now(), now(), now() + $3::bigint * interval '1 millisecond')
 ON CONFLICT (listener_id) DO UPDATE
    SET holder = EXCLUDED.holder,
@@ -33,24 +33,24 @@ RETURNING epoch, (extract(epoch FROM expires_at) * 1000000)::bigint
 constexpr std::string_view kRenewSql = R"sql(
 UPDATE observer_leases
    SET renewed_at = now(), expires_at = now() + $4::bigint * interval '1 millisecond'
- WHERE listener_id = $1 AND holder = $2 AND epoch = $3::bigint
+ WHERE listener_id = $1::text AND holder = $2::text AND epoch = $3::bigint
 RETURNING epoch, (extract(epoch FROM expires_at) * 1000000)::bigint
 )sql";
 
 constexpr std::string_view kReleaseSql = R"sql(
 UPDATE observer_leases SET expires_at = LEAST(expires_at, now())
- WHERE listener_id = $1 AND holder = $2 AND epoch = $3::bigint
+ WHERE listener_id = $1::text AND holder = $2::text AND epoch = $3::bigint
 RETURNING 1
 )sql";
 
 constexpr std::string_view kCurrentSql = R"sql(
 SELECT holder, epoch, (extract(epoch FROM expires_at) * 1000000)::bigint
-  FROM observer_leases WHERE listener_id = $1
+  FROM observer_leases WHERE listener_id = $1::text
 )sql";
 
 constexpr std::string_view kHeldSql = R"sql(
 SELECT 1 FROM observer_leases
- WHERE listener_id = $1 AND holder = $2 AND epoch = $3::bigint AND expires_at > now()
+ WHERE listener_id = $1::text AND holder = $2::text AND epoch = $3::bigint AND expires_at > now()
    FOR SHARE
 )sql";
 
@@ -87,7 +87,9 @@ Result<void> CheckArguments(std::string_view listener_id, std::string_view holde
   if (listener_id.empty() || listener_id.size() > 255) {
     return Error::InvalidArgument("a lease needs a listener id of 1 to 255 bytes");
   }
-  if (holder.empty() || holder.size() > 255) return Error::InvalidArgument("a lease needs a holder name of 1 to 255 bytes");
+  if (holder.empty() || holder.size() > 255) {
+    return Error::InvalidArgument("a lease needs a holder name of 1 to 255 bytes");
+  }
   if (ttl <= std::chrono::milliseconds::zero()) {
     return Error::InvalidArgument("a lease needs a positive ttl, not " + std::to_string(ttl.count()) + " ms");
   }

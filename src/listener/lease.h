@@ -1,8 +1,6 @@
-// The listener lease: a row of observer_leases (holder, epoch, expiry) that lets one process at a
-// time lead a listener id; every change of holder raises the epoch that fences checkpoint writes
-// (guarantee 4). Expiry is judged by the database's clock (now()), never the local one.
-// Thread-safety: PostgresLease's methods may be called concurrently (one connection, one mutex);
-// the static HeldInTransaction uses only the caller's connection.
+// The listener lease: one observer_leases row (holder, epoch, expiry, judged by the database's
+// now()) lets one process at a time lead a listener id; its epoch fences checkpoints (guarantee 4).
+// Thread-safety: methods are safe concurrently (one connection, one mutex); statics use the caller's.
 #pragma once
 
 #include <chrono>

@@ -245,11 +245,21 @@ class Listener::Loop {
       StopLeading("fenced by a newer checkpoint epoch", /*release=*/true);
       return Ok();
     }
-    if (stored && stored->lease_epoch == epoch) {
+    const bool legacy = stored && stored->position.txid == 0 && stored->position.pk > 0;
+    if (stored && stored->lease_epoch == epoch && !legacy) {
       Adopt(*stored);
       return Ok();
     }
     Checkpoint next = stored.value_or(Checkpoint{});
+    if (legacy) {
+      // FraiseQL's own observer left this checkpoint (an id, no txid): continue after that id
+      // rather than from the start of the log.
+      FRAISEQL_ASSIGN_OR_RETURN(next.position, reader_->LegacyPosition(*main_, stored->position.pk));
+      log::Info("listener continues from a FraiseQL checkpoint",
+                {{"listener_id", options_.listener_id},
+                 {"last_processed_id", std::to_string(stored->position.pk)},
+                 {"position", PositionToString(next.position)}});
+    }
     next.listener_id = options_.listener_id;
     next.lease_epoch = epoch;
     next.batch_size = batch_size_;
@@ -374,8 +384,8 @@ class Listener::Loop {
   Result<CommitOutcome> CommitOnce(const PreparedBatch& batch) {
     PgConnection& tx = *main_;
     FRAISEQL_RETURN_IF_ERROR(Run(tx, "BEGIN"));
-    FRAISEQL_RETURN_IF_ERROR(
-        Run(tx, options_.synchronous_commit ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off"));
+    FRAISEQL_RETURN_IF_ERROR(Run(tx, options_.synchronous_commit ? "SET LOCAL synchronous_commit = on"
+                                                                 : "SET LOCAL synchronous_commit = off"));
     bool held = false;
     FRAISEQL_ASSIGN_OR_RETURN(held, PostgresLease::HeldInTransaction(tx, *lease_));
     if (!held) {

@@ -1,6 +1,5 @@
-// Listener: the one thread that, while it holds its listener id's lease, reads the change log
-// gaplessly, turns rows into deliveries and hands each batch to the job queue in the same
-// transaction that advances its fenced checkpoint (guarantees 1, 3, 4, 5 and 7).
+// Listener: while it holds its listener id's lease, reads the change log gaplessly and hands each
+// batch of deliveries to the job queue in the transaction that advances its fenced checkpoint.
 // Thread-safety: Start/Stop/status may be called from any thread; the loop runs on one thread.
 //
 // Usage:

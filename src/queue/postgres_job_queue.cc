@@ -209,6 +209,15 @@ size_t PostgresJobQueue::HandOverRoom() const {
   return handed_over_.size() >= options_.max_handed_over ? 0 : options_.max_handed_over - handed_over_.size();
 }
 
+bool PostgresJobQueue::WaitForHandOverRoom(SteadyTime deadline) {
+  MutexLock lock(&mu_);
+  while (handed_over_.size() >= options_.max_handed_over && !stopping_) {
+    if (steady_clock::now() >= deadline) return false;
+    mu_.WaitUntil(hand_over_room_, deadline);
+  }
+  return handed_over_.size() < options_.max_handed_over;
+}
+
 void PostgresJobQueue::Poke() {
   {
     MutexLock lock(&mu_);
@@ -235,6 +244,7 @@ std::vector<Delivery> PostgresJobQueue::Claim(size_t max, SteadyTime deadline, s
             out.push_back(std::move(handed_over_.front()));
             handed_over_.pop_front();
           }
+          hand_over_room_.notify_all();
           return out;
         }
         if (stop.stop_requested() || stopping_) return {};

@@ -20,7 +20,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <queue>
@@ -100,6 +99,9 @@ class PostgresJobQueue final : public DeliverySource, public DeadLetterSink {
   // How many more deliveries HandOver should be given (max_handed_over minus those waiting);
   // insert the rest unclaimed and Poke().
   size_t HandOverRoom() const LOCKS_EXCLUDED(mu_);
+  // Blocks until HandOverRoom() > 0 (true) or `deadline` passes (false): how the listener waits
+  // for the workers to catch up (guarantee 5).
+  bool WaitForHandOverRoom(std::chrono::steady_clock::time_point deadline) LOCKS_EXCLUDED(mu_);
   // Jobs were inserted unclaimed (by this process): the next Claim looks at once.
   void Poke() LOCKS_EXCLUDED(mu_);
 
@@ -162,6 +164,7 @@ class PostgresJobQueue final : public DeliverySource, public DeadLetterSink {
   std::condition_variable claim_changed_;  // Claim waiters: handed over, poked, woken, stopping
   std::condition_variable flusher_wake_;   // the flusher: work arrived, flush requested, stopping
   std::condition_variable flushed_;        // Flush() waiters
+  std::condition_variable hand_over_room_; // WaitForHandOverRoom: Claim took handed-over deliveries
   std::deque<Delivery> handed_over_ GUARDED_BY(mu_);
   std::unordered_map<std::string, SteadyTime> held_ GUARDED_BY(mu_);  // id -> when last locked
   Batch pending_ GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "testing/child_process.h"
+#include "testing/http_get.h"
 #include "testing/http_receiver.h"
 #include "testing/private_cluster.h"
 #include "testing/scratch_database.h"
@@ -67,6 +69,21 @@ int64_t CountRows(const std::string& url, const std::string& sql) {
   return std::stoll(std::string(result->Get(0, 0).value_or("-1")));
 }
 
+// Every row of `sql`, a line each with its columns separated by " | ": for failure messages.
+std::string Rows(const std::string& url, const std::string& sql) {
+  PgConnection conn = MustConnect(url);
+  Result<PgResult> result = conn.Execute(sql);
+  if (!result) return sql + ": " + result.error().message + "\n";
+  std::string text;
+  for (size_t row = 0; row < result->rows(); ++row) {
+    for (size_t column = 0; column < result->columns(); ++column) {
+      text += (column > 0 ? " | " : "") + std::string(result->Get(row, column).value_or("NULL"));
+    }
+    text += "\n";
+  }
+  return text;
+}
+
 void Migrate(const std::string& url) {
   PgConnection conn = MustConnect(url);
   Result<MigrationReport> report = ApplyMigrations(conn, MigrationMode::kApply);
@@ -84,12 +101,15 @@ void InsertOrders(const std::string& url, int first, int count, const std::strin
 }
 
 struct DaemonConfig {
+  DaemonConfig(std::string url, std::string id, std::vector<std::string> webhooks)
+      : database_url(std::move(url)), listener_id(std::move(id)), webhook_urls(std::move(webhooks)) {}
+
   std::string database_url;
-  std::string listener_id = "test";
+  std::string listener_id;
   std::vector<std::string> webhook_urls;
   std::string retry = "max_attempts = 3\ninitial_delay_ms = 20\nmax_delay_ms = 100";
   std::string condition;
-  std::string extra;
+  std::string performance;  // more [performance] keys, one per line
 };
 
 std::string WriteConfig(const DaemonConfig& config, const std::string& name = "config.toml") {
@@ -105,14 +125,15 @@ lock_timeout_ms = 2000
 poll_interval_ms = 100
 
 [performance]
-shutdown_timeout_ms = 10000
+shutdown_timeout = "10s"
+)" + config.performance + R"(
 
 [metrics]
 listen = "127.0.0.1:0"
 
 [security]
 allow_private_targets = ["127.0.0.0/8"]
-)" + config.extra + R"(
+
 [[observers]]
 name = "orders"
 entity = "Order"
@@ -148,12 +169,51 @@ Seen SeenBy(const HttpReceiver& receiver) {
   return seen;
 }
 
+// The admin endpoint's address, from the daemon's "fraiseql-observer running ... metrics=HOST:PORT"
+// line; empty until that line is written.
+std::string MetricsAddress(const ChildProcess& daemon) {
+  const std::string output = daemon.output();
+  const size_t running = output.find("fraiseql-observer running");
+  if (running == std::string::npos) return "";
+  const size_t at = output.find("metrics=", running);
+  if (at == std::string::npos) return "";
+  const size_t end = output.find_first_of(" \n", at);
+  return output.substr(at + 8, end == std::string::npos ? std::string::npos : end - at - 8);
+}
+
+// The value of the sample line starting with `series` ("name" or "name{labels}"), or nullopt.
+std::optional<double> Sample(const std::string& metrics, const std::string& series) {
+  size_t at = 0;
+  while ((at = metrics.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || metrics[at - 1] == '\n') return std::stod(metrics.substr(at + series.size() + 1));
+    at += series.size();
+  }
+  return std::nullopt;
+}
+
+// The webhook-ids the receiver saw more than once, with each arrival's n and attempt header.
+std::string Repeats(const HttpReceiver& receiver) {
+  std::map<std::string, std::vector<std::string>> seen;
+  for (const testing::ReceivedRequest& request : receiver.requests()) {
+    seen[std::string(request.Header("webhook-id").value_or("-"))].push_back(
+        nlohmann::json::parse(request.body)["data"].dump());
+  }
+  std::string text;
+  for (const auto& [id, bodies] : seen) {
+    if (bodies.size() < 2) continue;
+    text += id + ":";
+    for (const std::string& body : bodies) text += " " + body;
+    text += "\n";
+  }
+  return text;
+}
+
 TEST(DaemonTest, DeliversCommittedRowsAndStopsGracefully) {
   testing::ScratchDatabase database("daemon");
   const std::string url = database.url().Reveal();
   Migrate(url);
   HttpReceiver receiver;
-  const std::string config = WriteConfig({url, "test", {receiver.url("/orders")}});
+  const std::string config = WriteConfig(DaemonConfig(url, "test", {receiver.url("/orders")}));
   auto daemon = StartDaemon(config);
   InsertOrders(url, 1, 200);
   ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << daemon->output();
@@ -163,6 +223,27 @@ TEST(DaemonTest, DeliversCommittedRowsAndStopsGracefully) {
     numbers.insert(nlohmann::json::parse(request.body)["data"]["n"].get<int>());
   }
   EXPECT_EQ(numbers.size(), 200u);
+  EXPECT_EQ(receiver.request_count(), 200u) << Repeats(receiver) << daemon->output();
+
+  // What an operator watches: /metrics with the pipeline's families, /health and /ready.
+  std::string address;
+  ASSERT_TRUE(Eventually([&] { return !(address = MetricsAddress(*daemon)).empty(); }, 10s)) << daemon->output();
+  EXPECT_EQ(testing::HttpGet("http://" + address + "/health").status, 200);
+  EXPECT_EQ(testing::HttpGet("http://" + address + "/ready").status, 200);
+  std::string metrics;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        metrics = testing::HttpGet("http://" + address + "/metrics").body;
+        return Sample(metrics, "fraiseql_observer_events_processed_total").value_or(0) >= 200;
+      },
+      10s))
+      << metrics;
+  for (const char* family :
+       {"fraiseql_observer_backlog_size", "fraiseql_observer_job_queue_depth", "fraiseql_observer_dlq_items",
+        "fraiseql_observer_listener_lag_seconds", "fraiseql_observer_listener_batch_size_count",
+        "fraiseql_observer_listener_fetch_seconds_count"}) {
+    EXPECT_NE(metrics.find(std::string("\n") + family), std::string::npos) << family << " missing:\n" << metrics;
+  }
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
   EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_jobs"), 0);
@@ -172,7 +253,7 @@ TEST(DaemonTest, DeliversCommittedRowsAndStopsGracefully) {
 TEST(DaemonTest, RefusesToStartOnAnUnmigratedDatabase) {
   testing::ScratchDatabase database("daemonunmigrated");
   HttpReceiver receiver;
-  const std::string config = WriteConfig({database.url().Reveal(), "test", {receiver.url()}});
+  const std::string config = WriteConfig(DaemonConfig(database.url().Reveal(), "test", {receiver.url()}));
   auto daemon = StartDaemon(config);
   EXPECT_EQ(daemon->Wait(30s), std::optional<int>(1));
   EXPECT_THAT(daemon->output(), HasSubstr("run 'fraiseql-observer migrate' first"));
@@ -185,7 +266,7 @@ TEST(DaemonTest, SurvivesSigkillAtThreeRandomMoments) {
   const std::string url = database.url().Reveal();
   Migrate(url);
   HttpReceiver receiver;
-  const std::string config = WriteConfig({url, "test", {receiver.url("/orders")}});
+  const std::string config = WriteConfig(DaemonConfig(url, "test", {receiver.url("/orders")}));
   InsertOrders(url, 1, kEvents);
 
   std::mt19937 random(20261201);  // seeded: a failure can be replayed
@@ -210,7 +291,9 @@ TEST(DaemonTest, SurvivesSigkillAtThreeRandomMoments) {
   for (const testing::ReceivedRequest& request : receiver.requests()) {
     const int n = nlohmann::json::parse(request.body)["data"]["n"].get<int>();
     auto [entry, inserted] = event_of.emplace(*request.Header("webhook-id"), n);
-    if (!inserted) EXPECT_EQ(entry->second, n);
+    if (!inserted) {
+      EXPECT_EQ(entry->second, n);
+    }
   }
   EXPECT_EQ(event_of.size(), static_cast<size_t>(kEvents));
   // Repeats are bounded by what can be in flight at a kill: the attempts running
@@ -225,7 +308,7 @@ TEST(DaemonTest, ReconnectsAfterPostgresRestartsWithoutLoss) {
   testing::PrivateCluster cluster;
   Migrate(cluster.url());
   HttpReceiver receiver;
-  const std::string config = WriteConfig({cluster.url(), "test", {receiver.url()}});
+  const std::string config = WriteConfig(DaemonConfig(cluster.url(), "test", {receiver.url()}));
   auto daemon = StartDaemon(config);
   InsertOrders(cluster.url(), 1, 500);
   ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() >= 100; }, 60s)) << daemon->output();
@@ -246,8 +329,9 @@ TEST(DaemonTest, GracefulShutdownWithDeliveriesInFlight) {
   ScriptedReply slow = ScriptedReply::Status(200);
   slow.delay = 300ms;
   receiver.SetDefault(slow);
-  const std::string config = WriteConfig({url, "test", {receiver.url()}, "max_attempts = 3\ninitial_delay_ms = 20\nmax_delay_ms = 100",
-                                          "", "\n[performance]\nmax_in_flight_per_target = 4\n"});
+  DaemonConfig slow_target(url, "test", {receiver.url()});
+  slow_target.performance = "max_in_flight_per_target = 4";
+  const std::string config = WriteConfig(slow_target);
   InsertOrders(url, 1, 60);
   auto daemon = StartDaemon(config);
   ASSERT_TRUE(Eventually([&] { return receiver.request_count() >= 4; }, 60s)) << daemon->output();
@@ -274,7 +358,7 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   const std::string url = database.url().Reveal();
   Migrate(url);
   HttpReceiver receiver;
-  const std::string config = WriteConfig({url, "shared", {receiver.url()}});
+  const std::string config = WriteConfig(DaemonConfig(url, "shared", {receiver.url()}));
   auto first = StartDaemon(config, "first.log");
   ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
       << first->output();
@@ -292,9 +376,66 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   InsertOrders(url, 101, 100);
   ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << second->output();
   EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_leases WHERE holder <> '" + first_holder + "' AND epoch >= 2"), 1);
-  EXPECT_EQ(SeenBy(receiver).requests, 200u);  // no event was read by both
+  EXPECT_EQ(SeenBy(receiver).requests, 200u) << Repeats(receiver) << first->output() << second->output();  // no event was read by both
   second->Signal(SIGTERM);
   EXPECT_EQ(second->Wait(30s), std::optional<int>(0)) << second->output();
+}
+
+std::string DeadLetterColumn(const std::string& url, const std::string& column) {
+  PgConnection conn = MustConnect(url);
+  Result<PgResult> result = conn.Execute("SELECT " + column + " FROM observer_dead_letters");
+  EXPECT_TRUE(result.has_value()) << result.error().message;
+  if (!result || result->rows() != 1) return "";
+  return std::string(result->Get(0, 0).value_or(""));
+}
+
+// Runs `fraiseql-observer <args>` to completion; its exit code and output.
+std::pair<std::optional<int>, std::string> RunObserver(const std::vector<std::string>& args, const std::string& url) {
+  ChildProcess cli(testing::ObserverBinary(), args, {{"DATABASE_URL", url}}, TempPath("cli.log"));
+  std::optional<int> code = cli.Wait(60s);
+  return {code, cli.output()};
+}
+
+// Exhausted retries become a dead letter with every attempt; `dlq retry` re-runs that action
+// only (not the event's other actions); `dlq purge --dry-run` changes nothing.
+TEST(DaemonTest, ExhaustedRetriesAreDeadLetteredAndDlqRetryRerunsOnlyThatAction) {
+  testing::ScratchDatabase database("daemondlq");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver good;
+  HttpReceiver failing;
+  failing.SetDefault(ScriptedReply::Status(503));
+  DaemonConfig two_actions(url, "test", {good.url("/good"), failing.url("/failing")});
+  two_actions.retry = "max_attempts = 3\ninitial_delay_ms = 20\nmax_delay_ms = 50";
+  const std::string config = WriteConfig(two_actions);
+  auto daemon = StartDaemon(config);
+  InsertOrders(url, 1, 1);
+  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_dead_letters") == 1; }, 60s))
+      << daemon->output();
+  EXPECT_EQ(good.request_count(), 1u);
+  EXPECT_EQ(failing.request_count(), 3u);
+  const nlohmann::json attempts = nlohmann::json::parse(DeadLetterColumn(url, "attempts::text"));
+  ASSERT_EQ(attempts.size(), 3u) << attempts.dump();
+  for (const nlohmann::json& attempt : attempts) {
+    EXPECT_EQ(attempt.value("status", 0), 503) << attempt.dump();
+    EXPECT_TRUE(attempt.contains("duration_ms")) << attempt.dump();
+  }
+  const std::string id = DeadLetterColumn(url, "id::text");
+
+  auto [purge_code, purge_output] = RunObserver({"dlq", "purge", "--all", "--dry-run"}, url);
+  EXPECT_EQ(purge_code, std::optional<int>(0)) << purge_output;
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_dead_letters"), 1);
+
+  failing.SetDefault(ScriptedReply::Status(200));
+  auto [retry_code, retry_output] = RunObserver({"dlq", "retry", id}, url);
+  ASSERT_EQ(retry_code, std::optional<int>(0)) << retry_output;
+  ASSERT_TRUE(failing.WaitForRequests(4, 60s)) << daemon->output();
+  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_jobs") == 0; }, 60s));
+  EXPECT_EQ(good.request_count(), 1u);  // the action that had succeeded did not run again
+  EXPECT_EQ(failing.request_count(), 4u);
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_dead_letters"), 0);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
 }
 
 // Guarantee 7: poison rows are dead-lettered with their reasons; their neighbours flow on.
@@ -303,27 +444,28 @@ TEST(DaemonTest, PoisonRowsAreDeadLetteredWhileNeighboursAreDelivered) {
   const std::string url = database.url().Reveal();
   Migrate(url);
   HttpReceiver receiver;
-  // On an INSERT there is no pre-image, so field_changed() is an evaluation error (for n = 3).
-  const std::string config_with_error = WriteConfig(
-      {url, "test", {receiver.url()}, "max_attempts = 1", "data.n == 3 && field_changed(status) || data.n != 3"},
-      "config-error.toml");
+  // Row 3's tag is a string: ordering it against a number is an evaluation error.
+  DaemonConfig erroring(url, "test", {receiver.url()});
+  erroring.retry = "max_attempts = 1";
+  erroring.condition = "data.n != 3 || data.tag > 5";
+  const std::string config_with_error = WriteConfig(erroring, "config-error.toml");
   auto daemon = StartDaemon(config_with_error);
   PgConnection conn = MustConnect(url);
   MustExecute(conn, R"(
 INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data) VALUES
   ('Order', 'INSERT', gen_random_uuid(), '{"n": 1}'),
   ('Order', 'INSERT', NULL, '{"n": 2}'),
-  ('Order', 'INSERT', gen_random_uuid(), '{"n": 3}'),
+  ('Order', 'INSERT', gen_random_uuid(), '{"n": 3, "tag": "x"}'),
   ('Order', 'MERGE', gen_random_uuid(), '{"n": 4}'),
   ('Order', 'INSERT', gen_random_uuid(), '{"n": 5}'))");
   ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 2; }, 60s)) << daemon->output();
   ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_dead_letters") == 3; }, 60s))
-      << daemon->output();
+      << Rows(url, "SELECT change_log_pk, reason FROM observer_dead_letters") << daemon->output();
   Result<PgResult> reasons = conn.Execute("SELECT reason FROM observer_dead_letters ORDER BY change_log_pk");
   ASSERT_TRUE(reasons.has_value());
   ASSERT_EQ(reasons->rows(), 3u);
   EXPECT_THAT(std::string(*reasons->Get(0, 0)), HasSubstr("object_id"));
-  EXPECT_THAT(std::string(*reasons->Get(1, 0)), HasSubstr("field_changed"));
+  EXPECT_THAT(std::string(*reasons->Get(1, 0)), HasSubstr("cannot evaluate data.tag > 5"));
   EXPECT_THAT(std::string(*reasons->Get(2, 0)), HasSubstr("MERGE"));
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0));

@@ -126,6 +126,26 @@ TEST(PostgresCheckpointStore, ReconnectsAfterItsBackendIsTerminated) {
   EXPECT_EQ((*loaded)->position, (ChangeLogPosition{10, 1}));
 }
 
+TEST(PostgresCheckpointStore, PreparesItsAdvanceAgainOnANewConnection) {
+  // Ordinary advances run a statement prepared on the store's connection; a new connection
+  // (after the old one died) has to prepare it again.
+  MigratedDatabase database;
+  PostgresCheckpointStore store(database.db().url());
+  ASSERT_TRUE(store.CompareAndSwap("l1", 0, {}, At(1, {10, 1})).value());
+  ASSERT_TRUE(store.CompareAndSwap("l1", 1, {10, 1}, At(1, {10, 2})).value());
+  ASSERT_TRUE(store.CompareAndSwap("l1", 1, {10, 2}, At(1, {10, 3})).value());
+  EXPECT_FALSE(store.CompareAndSwap("l1", 1, {10, 2}, At(1, {10, 4})).value());
+  PgConnection admin = database.db().Connect();
+  Exec(admin,
+       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+       "WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  Result<bool> swapped = store.CompareAndSwap("l1", 1, {10, 3}, At(1, {11, 1}));
+  ASSERT_TRUE(swapped) << swapped.error().message;
+  EXPECT_TRUE(*swapped);
+  ASSERT_TRUE(store.CompareAndSwap("l1", 1, {11, 1}, At(1, {11, 2})).value());
+  EXPECT_EQ(store.Load("l1").value()->position, (ChangeLogPosition{11, 2}));
+}
+
 TEST(PostgresCheckpointStore, AnUnreachableDatabaseIsUnavailable) {
   PostgresCheckpointStore store(
       Secret("postgresql://postgres@127.0.0.1:" + std::to_string(UnusedLoopbackPort()) + "/nothing"),

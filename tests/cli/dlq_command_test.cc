@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "dlq/dead_letter_record.h"
 #include "queue/migrated_database.h"
-#include "testing/cli_test_util.h"
+#include "cli_test_util.h"
 
 namespace fraiseql {
 namespace {

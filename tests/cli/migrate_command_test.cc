@@ -262,7 +262,7 @@ TEST_F(AttachCommand, ViewIsNotATable) {
   db_.Execute("CREATE VIEW public.v_orders AS SELECT * FROM orders");
   testing::CliRun run = RunCli({"attach", "--database-url", url(), "--table", "v_orders", "--entity", "Order"});
   EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
-  EXPECT_THAT(run.err, HasSubstr("public.v_orders is not a table"));
+  EXPECT_THAT(run.err, HasSubstr("public.v_orders is a view: capture triggers go on the table"));
 }
 
 TEST_F(AttachCommand, InvalidTableNameIsReported) {

@@ -301,6 +301,43 @@ TEST_F(ListenerTest, ARestartContinuesFromTheCheckpointWithoutDuplicates) {
   second->Stop();
 }
 
+TEST_F(ListenerTest, AFraiseqlCheckpointContinuesAfterItsIdNotFromTheStart) {
+  // Rows that existed when migration 001 added the txid column all carry that one txid; a
+  // checkpoint FraiseQL's observer wrote has last_processed_id only (txid 0).
+  MustExecute(conn_,
+              "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data) "
+              "SELECT 'Order', 'INSERT', gen_random_uuid(), jsonb_build_object('n', g) FROM generate_series(1, 5) g");
+  const std::vector<int64_t> legacy = [&] {
+    PgResult result = MustExecute(conn_, "SELECT pk_entity_change_log FROM core.tb_entity_change_log ORDER BY 1");
+    std::vector<int64_t> pks;
+    for (size_t row = 0; row < result.rows(); ++row) pks.push_back(std::stoll(std::string(*result.Get(row, 0))));
+    return pks;
+  }();
+  MustExecute(conn_, "INSERT INTO observer_checkpoints (listener_id, last_processed_id, updated_by) VALUES ('main', " +
+                         std::to_string(legacy[2]) + ", 'fraiseql')");
+  const int64_t later = InsertOrder(conn_, 6);
+  PostgresLease lease(database_.url());
+  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  listener->Start();
+  ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == later; }));
+  EXPECT_THAT(JobPks(), ElementsAre(legacy[3], legacy[4], later));
+  EXPECT_NE(Stored()->position.txid, 0u);
+  listener->Stop();
+}
+
+TEST_F(ListenerTest, AFraiseqlCheckpointWhoseRowsWerePurgedReadsWhatIsLeft) {
+  MustExecute(conn_, "INSERT INTO observer_checkpoints (listener_id, last_processed_id, updated_by) "
+                     "VALUES ('main', 1, 'fraiseql')");
+  MustExecute(conn_, "SELECT setval(pg_get_serial_sequence('core.tb_entity_change_log', 'pk_entity_change_log'), 10)");
+  const int64_t a = InsertOrder(conn_, 1);
+  PostgresLease lease(database_.url());
+  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  listener->Start();
+  ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == a; }));
+  EXPECT_THAT(JobPks(), ElementsAre(a));
+  listener->Stop();
+}
+
 TEST_F(ListenerTest, AStaleEpochCannotAdvanceTheCheckpoint) {
   const int64_t a = InsertOrder(conn_, 1);
   PostgresLease lease(database_.url());

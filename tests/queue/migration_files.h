@@ -1,7 +1,5 @@
-// ApplyMigrationFiles: runs migrations/NNN_*.sql in order on a connection, each file as one
-// simple-protocol query (they hold several statements). For scratch databases of tests and
-// benchmarks: it does not need the migrations embedded in fraiseql_db (db/migrations.h), and it
-// records nothing.
+// ApplyMigrationFiles: runs migrations/NNN_*.sql in order, each file as one simple-protocol query,
+// for scratch databases of tests and benchmarks (no embedded migrations needed; records nothing).
 // Thread-safety: uses the caller's connection on the calling thread.
 #pragma once
 

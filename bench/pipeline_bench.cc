@@ -1,0 +1,486 @@
+// pipeline_bench: the whole pipeline as a user runs it, measured: the real fraiseql-observer binary
+// (`run`) on a database of its own, delivering webhooks to bench/fast_http_receiver.
+//
+//   pipeline_bench drain   [--events 100000] [--sync on|off] [--actions webhook|none]
+//   pipeline_bench latency [--rate 500] [--seconds 20] [--sync on|off]
+//   common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]
+//
+// drain: inserts --events change-log rows first, then starts the daemon and times from its start
+//   to the last webhook's arrival (--actions none: to the checkpoint reaching the last row, with
+//   an observer that matches nothing: reading, converting, matching and checkpointing alone).
+//   Prints events/s, the daemon's RSS through the run and its peak, and the CPU seconds the
+//   daemon, PostgreSQL and the receiver used: where the time went.
+// latency: the daemon runs first; rows are inserted one per transaction at --rate for --seconds,
+//   and each delivery's arrival is matched (by webhook-id) with its row's commit: p50/p90/p99/max.
+//
+// The URL names the server (its database part is replaced); default $FRAISEQL_TEST_PG_URL
+// (scripts/services start). The database is dropped at exit. Commands: docs/development.md.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "db/connection.h"
+#include "db/migrations.h"
+#include "executor/delivery.h"
+
+extern char** environ;
+
+namespace fraiseql {
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::steady_clock;
+
+struct Options {
+  std::string mode;
+  std::string url;
+  std::string observer = FRAISEQL_OBSERVER_BINARY;
+  std::string receiver = FRAISEQL_RECEIVER_BINARY;
+  long events = 100000;
+  bool synchronous = true;
+  bool webhook = true;
+  long rate = 500;
+  long seconds = 20;
+  long per_target = 0;  // 0: the config default
+  long batch_size = 1000;
+};
+
+[[noreturn]] void Usage(const std::string& problem) {
+  std::fprintf(stderr,
+               "pipeline_bench: %s\n"
+               "usage: pipeline_bench drain [--events N] [--sync on|off] [--actions webhook|none]\n"
+               "       pipeline_bench latency [--rate R] [--seconds S] [--sync on|off]\n"
+               "       common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]\n",
+               problem.c_str());
+  std::exit(2);
+}
+
+long PositiveNumber(const char* flag, const char* text) {
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || value <= 0) Usage(std::string(flag) + " wants a positive number, not '" + text + "'");
+  return value;
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options options;
+  if (argc < 2) Usage("which run: drain or latency");
+  options.mode = argv[1];
+  if (options.mode != "drain" && options.mode != "latency") Usage("unknown run '" + options.mode + "'");
+  if (const char* url = std::getenv("FRAISEQL_TEST_PG_URL")) options.url = url;
+  for (int i = 2; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) Usage(flag + " needs a value");
+    const char* value = argv[++i];
+    if (flag == "--url") {
+      options.url = value;
+    } else if (flag == "--observer") {
+      options.observer = value;
+    } else if (flag == "--receiver") {
+      options.receiver = value;
+    } else if (flag == "--events") {
+      options.events = PositiveNumber("--events", value);
+    } else if (flag == "--rate") {
+      options.rate = PositiveNumber("--rate", value);
+    } else if (flag == "--seconds") {
+      options.seconds = PositiveNumber("--seconds", value);
+    } else if (flag == "--per-target") {
+      options.per_target = PositiveNumber("--per-target", value);
+    } else if (flag == "--batch-size") {
+      options.batch_size = PositiveNumber("--batch-size", value);
+    } else if (flag == "--sync") {
+      if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) Usage("--sync is on or off");
+      options.synchronous = std::strcmp(value, "on") == 0;
+    } else if (flag == "--actions") {
+      if (std::strcmp(value, "webhook") != 0 && std::strcmp(value, "none") != 0) Usage("--actions is webhook or none");
+      options.webhook = std::strcmp(value, "webhook") == 0;
+    } else {
+      Usage("unknown flag " + flag);
+    }
+  }
+  if (options.url.empty()) Usage("no server: pass --url or run `source .test-services/env` (scripts/services start)");
+  if (options.mode == "latency" && !options.webhook) Usage("latency is measured on webhooks");
+  return options;
+}
+
+int64_t RealtimeMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string WithDatabase(const std::string& url, const std::string& database) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) throw std::runtime_error("the URL is not a postgresql:// URI");
+  const size_t path = url.find('/', scheme + 3);
+  const size_t query = url.find('?', scheme + 3);
+  return url.substr(0, std::min(path, query)) + "/" + database + (query == std::string::npos ? "" : url.substr(query));
+}
+
+PgConnection MustConnect(const std::string& url) {
+  Result<PgConnection> conn = PgConnection::Connect(Secret(url), 10s);
+  if (!conn) throw std::runtime_error(conn.error().message);
+  return std::move(conn).value();
+}
+
+PgResult Must(Result<PgResult> result, const std::string& what) {
+  if (!result) throw std::runtime_error(what + ": " + result.error().message);
+  return std::move(result).value();
+}
+
+int64_t Scalar(PgConnection& conn, const std::string& sql) {
+  PgResult result = Must(conn.Execute(sql), sql);
+  if (result.rows() == 0 || !result.Get(0, 0)) return -1;
+  return std::stoll(std::string(*result.Get(0, 0)));
+}
+
+// A process of ours, its output appended to a file; SIGKILLed if still running at destruction.
+class Child {
+ public:
+  Child(const std::vector<std::string>& args, const std::string& log_path) : log_path_(log_path) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    const int error = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (error != 0) throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(error));
+  }
+  ~Child() {
+    if (!exited_) {
+      ::kill(pid_, SIGKILL);
+      Wait();
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int signal) const { ::kill(pid_, signal); }
+  int Wait() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  bool Exited() {
+    int status = 0;
+    if (!exited_ && ::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    return exited_;
+  }
+  std::string Output() const {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::string log_path_;
+};
+
+// Polls `ready` every 5 ms until it holds or `timeout` passes.
+template <typename F>
+bool PollUntil(F ready, std::chrono::milliseconds timeout) {
+  const auto deadline = steady_clock::now() + timeout;
+  while (!ready()) {
+    if (steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// CPU seconds (user + system) a process used; 0 when it is gone.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 14 || index == 15) ticks += std::stod(field);
+    if (index == 15) break;
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Every postgres process's CPU seconds: the cluster's share of the machine during a run.
+double PostgresCpuSeconds() {
+  double total = 0;
+  std::unique_ptr<DIR, decltype(&::closedir)> proc(::opendir("/proc"), &::closedir);
+  if (!proc) return 0;
+  while (dirent* entry = ::readdir(proc.get())) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    std::ifstream comm(std::string("/proc/") + entry->d_name + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == "postgres") total += CpuSeconds(static_cast<pid_t>(std::atoi(entry->d_name)));
+  }
+  return total;
+}
+
+// A /proc/<pid>/status field in KiB (VmRSS, VmHWM); 0 when unavailable.
+long StatusKib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  }
+  return 0;
+}
+
+int FreePort() {
+  // Bind port 0, read the port, close: good enough on a quiet loopback for a benchmark.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class Bench {
+ public:
+  explicit Bench(Options options) : options_(std::move(options)) {
+    char dir_template[] = "/tmp/pipeline_bench.XXXXXX";
+    if (::mkdtemp(dir_template) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = dir_template;
+    database_ = "pipeline_bench_" + std::to_string(::getpid());
+    admin_url_ = options_.url;
+    url_ = WithDatabase(options_.url, database_);
+    PgConnection admin = MustConnect(admin_url_);
+    Must(admin.Execute("CREATE DATABASE " + database_), "CREATE DATABASE");
+    PgConnection conn = MustConnect(url_);
+    Result<MigrationReport> migrated = ApplyMigrations(conn, MigrationMode::kApply);
+    if (!migrated) throw std::runtime_error("migrate: " + migrated.error().message);
+  }
+  ~Bench() {
+    try {
+      PgConnection admin = MustConnect(admin_url_);
+      (void)admin.Execute("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "pipeline_bench: could not drop database %s\n", database_.c_str());
+    }
+  }
+  Bench(const Bench&) = delete;
+  Bench& operator=(const Bench&) = delete;
+
+  int Drain() {
+    PgConnection conn = MustConnect(url_);
+    std::printf("inserting %ld change-log rows...\n", options_.events);
+    std::fflush(stdout);
+    InsertRows(conn, options_.events);
+    const int64_t last_pk = Scalar(conn, "SELECT max(pk_entity_change_log) FROM core.tb_entity_change_log");
+    Must(conn.Execute("VACUUM ANALYZE core.tb_entity_change_log"), "VACUUM");
+
+    std::optional<Child> receiver;
+    if (options_.webhook) receiver.emplace(StartReceiver({"--expect", std::to_string(options_.events)}));
+    const double pg_cpu_before = PostgresCpuSeconds();
+    const int64_t start_us = RealtimeMicros();
+    Child daemon = StartDaemon();
+    std::vector<long> rss;  // RSS KiB, sampled through the run
+    int64_t end_us = 0;
+    double daemon_cpu = 0;
+    double receiver_cpu = 0;
+    const auto deadline = steady_clock::now() + 30min;
+    for (;;) {
+      if (daemon.Exited()) throw std::runtime_error("the daemon exited:\n" + daemon.Output());
+      if (steady_clock::now() > deadline) throw std::runtime_error("no end after 30 minutes");
+      const int64_t done = options_.webhook ? -1 : Scalar(conn, CheckpointPkSql());
+      daemon_cpu = CpuSeconds(daemon.pid());
+      if (receiver) receiver_cpu = CpuSeconds(receiver->pid());
+      if (options_.webhook && receiver->Exited()) {
+        end_us = ReceiverLastMicros(*receiver);
+        break;
+      }
+      if (!options_.webhook && done >= last_pk) {
+        end_us = RealtimeMicros();
+        break;
+      }
+      rss.push_back(StatusKib(daemon.pid(), "VmRSS"));
+      std::this_thread::sleep_for(options_.webhook ? 50ms : 10ms);
+    }
+    const double pg_cpu = PostgresCpuSeconds() - pg_cpu_before;
+    const long peak_kib = StatusKib(daemon.pid(), "VmHWM");
+    daemon.Signal(SIGTERM);
+    const int code = daemon.Wait();
+
+    const double seconds = static_cast<double>(end_us - start_us) / 1e6;
+    std::printf("drain: %ld events (%s, synchronous_commit %s, batch_size %ld) in %.2f s = %.0f events/s\n",
+                options_.events, options_.webhook ? "one webhook each" : "no matching observer",
+                options_.synchronous ? "on" : "off", options_.batch_size, seconds,
+                static_cast<double>(options_.events) / seconds);
+    std::printf("cpu seconds during the run: daemon %.2f, postgres %.2f, receiver %.2f (wall %.2f s on %ld cores)\n",
+                daemon_cpu, pg_cpu, receiver_cpu, seconds, ::sysconf(_SC_NPROCESSORS_ONLN));
+    PrintRss(rss, peak_kib);
+    std::printf("daemon exit code after SIGTERM: %d\n", code);
+    return code == 0 ? 0 : 1;
+  }
+
+  int Latency() {
+    const long total = options_.rate * options_.seconds;
+    Child receiver = StartReceiver({"--expect", std::to_string(total), "--record", dir_ + "/arrivals.txt"});
+    Child daemon = StartDaemon();
+    PgConnection conn = MustConnect(url_);
+    if (!PollUntil([&] { return Scalar(conn, "SELECT count(*) FROM observer_leases WHERE expires_at > now()") > 0; },
+                   30s)) {
+      throw std::runtime_error("the daemon did not take its lease:\n" + daemon.Output());
+    }
+    std::unordered_map<std::string, int64_t> committed_at;  // delivery id -> commit time
+    committed_at.reserve(static_cast<size_t>(total));
+    const std::string insert =
+        "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data) "
+        "VALUES ('Order', 'INSERT', gen_random_uuid(), jsonb_build_object('n', $1::int, 'status', 'new')) "
+        "RETURNING id::text";
+    const auto start = steady_clock::now();
+    for (long n = 0; n < total; ++n) {
+      std::this_thread::sleep_until(start + std::chrono::microseconds(n * 1000000 / options_.rate));
+      const std::optional<std::string> params[] = {std::to_string(n)};
+      PgResult row = Must(conn.Execute(insert, params), "INSERT");
+      const int64_t now = RealtimeMicros();
+      committed_at.emplace(MakeDeliveryId(*row.Get(0, 0), "bench", 0), now);
+    }
+    const double achieved = static_cast<double>(total) / std::chrono::duration<double>(steady_clock::now() - start).count();
+    if (!PollUntil([&] { return receiver.Exited(); }, 120s)) {
+      throw std::runtime_error("not every delivery arrived:\n" + daemon.Output());
+    }
+    daemon.Signal(SIGTERM);
+    daemon.Wait();
+
+    std::vector<double> latencies_ms;
+    std::ifstream arrivals(dir_ + "/arrivals.txt");
+    int64_t arrival = 0;
+    std::string id;
+    while (arrivals >> arrival >> id) {
+      auto found = committed_at.find(id);
+      if (found != committed_at.end()) latencies_ms.push_back(static_cast<double>(arrival - found->second) / 1000.0);
+    }
+    if (latencies_ms.empty()) throw std::runtime_error("no arrival matched a commit");
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    auto percentile = [&](double p) {
+      return latencies_ms[std::min(latencies_ms.size() - 1, static_cast<size_t>(p * static_cast<double>(latencies_ms.size())))];
+    };
+    std::printf("latency: %zu deliveries at %.0f events/s (synchronous_commit %s), commit to webhook arrival: "
+                "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                latencies_ms.size(), achieved, options_.synchronous ? "on" : "off", percentile(0.50),
+                percentile(0.90), percentile(0.99), latencies_ms.back());
+    return 0;
+  }
+
+ private:
+  void InsertRows(PgConnection& conn, long count) {
+    constexpr long kChunk = 50000;
+    for (long first = 1; first <= count; first += kChunk) {
+      const long last = std::min(count, first + kChunk - 1);
+      Must(conn.Execute("INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data) "
+                        "SELECT 'Order', 'INSERT', gen_random_uuid(), jsonb_build_object('n', g, 'status', 'new', "
+                        "'customer', 'customer ' || g, 'total', g * 1.5) FROM generate_series(" +
+                        std::to_string(first) + ", " + std::to_string(last) + ") g"),
+           "INSERT");
+    }
+  }
+
+  std::string CheckpointPkSql() const {
+    return "SELECT COALESCE(max(last_processed_id), 0) FROM observer_checkpoints WHERE listener_id = 'bench'";
+  }
+
+  Child StartReceiver(std::vector<std::string> extra) {
+    std::vector<std::string> args = {options_.receiver};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const std::string log = dir_ + "/receiver.log";
+    Child receiver(args, log);
+    if (!PollUntil([&] { return receiver.Output().find("listening on 127.0.0.1:") != std::string::npos; }, 10s)) {
+      throw std::runtime_error("the receiver did not start:\n" + receiver.Output());
+    }
+    const std::string output = receiver.Output();
+    receiver_port_ = std::atoi(output.c_str() + output.find("127.0.0.1:") + 10);
+    return receiver;
+  }
+
+  static int64_t ReceiverLastMicros(const Child& receiver) {
+    const std::string output = receiver.Output();
+    const size_t at = output.find("last_us ");
+    if (at == std::string::npos) throw std::runtime_error("the receiver did not report its end:\n" + output);
+    return std::atoll(output.c_str() + at + 8);
+  }
+
+  Child StartDaemon() {
+    std::string config = "[database]\nurl = \"" + url_ + "\"\nlistener_id = \"bench\"\nbatch_size = " +
+                         std::to_string(options_.batch_size) + "\nsynchronous_commit = " +
+                         (options_.synchronous ? "true" : "false") + "\n\n[metrics]\nlisten = \"127.0.0.1:" +
+                         std::to_string(FreePort()) + "\"\n\n";
+    if (options_.per_target > 0) {
+      config += "[performance]\nmax_in_flight_per_target = " + std::to_string(options_.per_target) + "\n\n";
+    }
+    config += "[security]\nallow_private_targets = [\"127.0.0.0/8\"]\n\n[[observers]]\nname = \"bench\"\n";
+    config += std::string("entity = \"") + (options_.webhook ? "Order" : "NoSuchEntity") + "\"\nevent_type = \"INSERT\"\n";
+    // --actions none: the observer matches nothing, so its webhook is never called.
+    const int port = options_.webhook ? receiver_port_ : 9;
+    config += "\n[[observers.actions]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:" + std::to_string(port) + "/hook\"\n";
+    const std::string path = dir_ + "/config.toml";
+    std::ofstream(path) << config;
+    return Child({options_.observer, "run", "--config", path, "--log-level", "warn"}, dir_ + "/daemon.log");
+  }
+
+  static void PrintRss(const std::vector<long>& rss, long peak_kib) {
+    if (rss.empty()) return;
+    std::string samples;
+    const size_t step = std::max<size_t>(1, rss.size() / 8);
+    for (size_t i = 0; i < rss.size(); i += step) {
+      samples += " " + std::to_string(rss[i] / 1024);
+    }
+    std::printf("daemon RSS MiB over the run (%zu samples, every %zu shown):%s; peak (VmHWM) %.1f MiB\n", rss.size(),
+                step, samples.c_str(), static_cast<double>(peak_kib) / 1024.0);
+  }
+
+  Options options_;
+  std::string dir_;
+  std::string database_;
+  std::string admin_url_;
+  std::string url_;
+  int receiver_port_ = 0;
+};
+
+}  // namespace
+}  // namespace fraiseql
+
+int main(int argc, char** argv) {
+  try {
+    fraiseql::Bench bench(fraiseql::ParseOptions(argc, argv));
+    const std::string mode = argv[1];
+    return mode == "drain" ? bench.Drain() : bench.Latency();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "pipeline_bench: %s\n", error.what());
+    return 1;
+  }
+}
