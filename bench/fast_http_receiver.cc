@@ -154,7 +154,10 @@ class Server {
         if (conn == nullptr) continue;  // closed earlier in this batch
         const bool ok = (events[i].events & EPOLLOUT) != 0 ? OnWritable(*conn) : OnReadable(*conn);
         if (!ok) Close(fd);
-        if (tally_.done()) return;
+        if (tally_.done()) {
+          FlushAll();  // the last replies may still sit in a full socket's buffer
+          return;
+        }
       }
     }
   }
@@ -165,6 +168,17 @@ class Server {
     ev.events = events;
     ev.data.fd = fd;
     if (::epoll_ctl(epoll_.get(), op, fd, &ev) != 0) Die("epoll_ctl");
+  }
+
+  // Writes every queued reply, waiting for sockets to drain (up to a second each): used once,
+  // when --expect has been met and the loop is about to end.
+  void FlushAll() {
+    for (std::unique_ptr<Connection>& conn : connections_) {
+      for (int tries = 0; conn && conn->out_pos < conn->out.size() && tries < 1000; ++tries) {
+        if (!Flush(*conn)) break;
+        if (conn->out_pos < conn->out.size()) ::usleep(1000);
+      }
+    }
   }
 
   Connection* Find(int fd) {
@@ -252,7 +266,7 @@ class Server {
         const size_t start = line_end + 2;
         line_end = head.find("\r\n", start);
         const std::string_view line = head.substr(start, line_end == std::string_view::npos ? line_end : line_end - start);
-        // Only lines starting with c/C/t/T can matter; the first-byte test skips most headers.
+        // Only lines starting with c/C/t/T (w/W when recording) matter; the first byte skips most headers.
         const char first = static_cast<char>(line.empty() ? 0 : (line[0] | 0x20));
         if (first == 'c') {
           if (StartsWithIgnoreCase(line, "content-length:")) {

@@ -26,18 +26,21 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "db/connection.h"
@@ -124,6 +127,18 @@ Options ParseOptions(int argc, char** argv) {
   return options;
 }
 
+// The whole of a file ("" when it cannot be read), by read(2): /proc files report size 0, and
+// iostreams trip g++ 12's -Wnull-dereference at -O3.
+std::string Slurp(const std::string& path) {
+  std::string text;
+  std::FILE* file = std::fopen(path.c_str(), "r");
+  if (file == nullptr) return text;
+  char buffer[65536];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
+  std::fclose(file);
+  return text;
+}
+
 int64_t RealtimeMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -175,6 +190,11 @@ class Child {
       Wait();
     }
   }
+  Child(Child&& other) noexcept
+      : pid_(std::exchange(other.pid_, -1)),
+        exited_(std::exchange(other.exited_, true)),
+        log_path_(std::move(other.log_path_)) {}
+  Child& operator=(Child&&) = delete;
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
 
@@ -193,10 +213,7 @@ class Child {
     return exited_;
   }
   std::string Output() const {
-    std::ifstream in(log_path_);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
+    return Slurp(log_path_);
   }
 
  private:
@@ -218,47 +235,45 @@ bool PollUntil(F ready, std::chrono::milliseconds timeout) {
 
 // CPU seconds (user + system) a process used; 0 when it is gone.
 double CpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = Slurp("/proc/" + std::to_string(pid) + "/stat");
   const size_t close = text.rfind(')');
   if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int index = 3; fields >> field; ++index) {
-    if (index == 14 || index == 15) ticks += std::stod(field);
-    if (index == 15) break;
+  // After "pid (comm) ": field 3 (state) onwards; utime and stime are fields 14 and 15.
+  unsigned long long utime = 0;
+  unsigned long long stime = 0;
+  if (std::sscanf(text.c_str() + close + 2, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &utime,
+                  &stime) != 2) {
+    return 0;
   }
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // Every postgres process's CPU seconds: the cluster's share of the machine during a run.
 double PostgresCpuSeconds() {
   double total = 0;
-  std::unique_ptr<DIR, decltype(&::closedir)> proc(::opendir("/proc"), &::closedir);
+  struct DirCloser {
+    void operator()(DIR* dir) const { ::closedir(dir); }
+  };
+  std::unique_ptr<DIR, DirCloser> proc(::opendir("/proc"));
   if (!proc) return 0;
   while (dirent* entry = ::readdir(proc.get())) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    std::ifstream comm(std::string("/proc/") + entry->d_name + "/comm");
-    std::string name;
-    std::getline(comm, name);
-    if (name == "postgres") total += CpuSeconds(static_cast<pid_t>(std::atoi(entry->d_name)));
+    if (Slurp(std::string("/proc/") + entry->d_name + "/comm") == "postgres\n") total += CpuSeconds(static_cast<pid_t>(std::atoi(entry->d_name)));
   }
   return total;
 }
 
 // A /proc/<pid>/status field in KiB (VmRSS, VmHWM); 0 when unavailable.
 long StatusKib(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
-  }
-  return 0;
+  const std::string text = Slurp("/proc/" + std::to_string(pid) + "/status");
+  const size_t at = text.find("\n" + field + ":");
+  return at == std::string::npos ? 0 : std::atol(text.c_str() + at + field.size() + 2);
 }
 
 int FreePort() {
   // Bind port 0, read the port, close: good enough on a quiet loopback for a benchmark.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -280,18 +295,16 @@ class Bench {
     url_ = WithDatabase(options_.url, database_);
     PgConnection admin = MustConnect(admin_url_);
     Must(admin.Execute("CREATE DATABASE " + database_), "CREATE DATABASE");
-    PgConnection conn = MustConnect(url_);
-    Result<MigrationReport> migrated = ApplyMigrations(conn, MigrationMode::kApply);
-    if (!migrated) throw std::runtime_error("migrate: " + migrated.error().message);
-  }
-  ~Bench() {
     try {
-      PgConnection admin = MustConnect(admin_url_);
-      (void)admin.Execute("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "pipeline_bench: could not drop database %s\n", database_.c_str());
+      PgConnection conn = MustConnect(url_);
+      Result<MigrationReport> migrated = ApplyMigrations(conn, MigrationMode::kApply);
+      if (!migrated) throw std::runtime_error("migrate: " + migrated.error().message);
+    } catch (...) {
+      CleanUp();
+      throw;
     }
   }
+  ~Bench() { CleanUp(); }
   Bench(const Bench&) = delete;
   Bench& operator=(const Bench&) = delete;
 
@@ -378,12 +391,16 @@ class Bench {
     daemon.Wait();
 
     std::vector<double> latencies_ms;
-    std::ifstream arrivals(dir_ + "/arrivals.txt");
-    int64_t arrival = 0;
-    std::string id;
-    while (arrivals >> arrival >> id) {
-      auto found = committed_at.find(id);
-      if (found != committed_at.end()) latencies_ms.push_back(static_cast<double>(arrival - found->second) / 1000.0);
+    const std::string arrivals = Slurp(dir_ + "/arrivals.txt");
+    for (size_t line = 0; line < arrivals.size();) {
+      const size_t end = std::min(arrivals.find('\n', line), arrivals.size());
+      const size_t space = arrivals.find(' ', line);
+      if (space < end) {
+        const int64_t arrival = std::atoll(arrivals.c_str() + line);
+        auto found = committed_at.find(arrivals.substr(space + 1, end - space - 1));
+        if (found != committed_at.end()) latencies_ms.push_back(static_cast<double>(arrival - found->second) / 1000.0);
+      }
+      line = end + 1;
     }
     if (latencies_ms.empty()) throw std::runtime_error("no arrival matched a commit");
     std::sort(latencies_ms.begin(), latencies_ms.end());
@@ -398,6 +415,17 @@ class Bench {
   }
 
  private:
+  void CleanUp() noexcept {
+    try {
+      PgConnection admin = MustConnect(admin_url_);
+      (void)admin.Execute("DROP DATABASE IF EXISTS " + database_ + " WITH (FORCE)");
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "pipeline_bench: could not drop database %s\n", database_.c_str());
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
+
   void InsertRows(PgConnection& conn, long count) {
     constexpr long kChunk = 50000;
     for (long first = 1; first <= count; first += kChunk) {

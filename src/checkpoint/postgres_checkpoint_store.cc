@@ -62,21 +62,28 @@ const std::string kLoadSql =
     "total_events, consecutive_errors, last_error, updated_by, " +
     Micros("updated_at") + " FROM observer_checkpoints WHERE listener_id = $1";
 
+// The listener's every batch: same epoch, a position already stored. A plain UPDATE (no CTEs to
+// plan) with the compare in its WHERE; kCompareAndSwapSql below wraps it for first writes and
+// epoch changes. $1 listener, $2..$4 the expected epoch and position, $5..$13 the new values.
+constexpr std::string_view kAdvanceSql = R"sql(
+UPDATE observer_checkpoints
+   SET last_processed_txid = $5::xid8, last_processed_id = $6::bigint, lease_epoch = $7::bigint,
+       batch_size = $8::int, event_count = $9::int, total_events = $10::bigint,
+       consecutive_errors = $11::int, last_error = $12::text, updated_by = $13::text,
+       last_processed_at = now(), updated_at = now()
+ WHERE listener_id = $1 AND lease_epoch = $2::bigint
+   AND last_processed_txid = $3::xid8 AND last_processed_id = $4::bigint
+)sql";
+
 // One statement, so it is atomic on its own and inside the caller's transaction alike. `old` is
 // read from the statement's snapshot, only for the history row's informational columns; the
 // UPDATE's WHERE is what decides (re-checked on the newest row version if a concurrent writer
 // got there first). The INSERT is the first write, allowed only for expected (0, {0, 0}).
-constexpr std::string_view kCompareAndSwapSql = R"sql(
+// $14 is the history reason (NULL: no history row).
+const std::string kCompareAndSwapSql = R"sql(
 WITH old AS (
   SELECT batch_size, event_count FROM observer_checkpoints WHERE listener_id = $1
-), upd AS (
-  UPDATE observer_checkpoints
-     SET last_processed_txid = $5::xid8, last_processed_id = $6::bigint, lease_epoch = $7::bigint,
-         batch_size = $8::int, event_count = $9::int, total_events = $10::bigint,
-         consecutive_errors = $11::int, last_error = $12::text, updated_by = $13::text,
-         last_processed_at = now(), updated_at = now()
-   WHERE listener_id = $1 AND lease_epoch = $2::bigint
-     AND last_processed_txid = $3::xid8 AND last_processed_id = $4::bigint
+), upd AS ()sql" + std::string(kAdvanceSql) + R"sql(
   RETURNING 1
 ), ins AS (
   INSERT INTO observer_checkpoints
@@ -94,19 +101,6 @@ WITH old AS (
    WHERE $14::text IS NOT NULL
 )
 SELECT (SELECT count(*) FROM upd) + (SELECT count(*) FROM ins)
-)sql";
-
-// The listener's every batch: same epoch, a position already stored. A plain UPDATE (no CTEs to
-// plan) with the compare in its WHERE; the general statement above covers first writes and epoch
-// changes. Takes $1..$13 as kCompareAndSwapSql does.
-constexpr std::string_view kAdvanceSql = R"sql(
-UPDATE observer_checkpoints
-   SET last_processed_txid = $5::xid8, last_processed_id = $6::bigint, lease_epoch = $7::bigint,
-       batch_size = $8::int, event_count = $9::int, total_events = $10::bigint,
-       consecutive_errors = $11::int, last_error = $12::text, updated_by = $13::text,
-       last_processed_at = now(), updated_at = now()
- WHERE listener_id = $1 AND lease_epoch = $2::bigint
-   AND last_processed_txid = $3::xid8 AND last_processed_id = $4::bigint
 )sql";
 
 constexpr std::string_view kSaveSql = R"sql(
@@ -369,6 +363,12 @@ Result<bool> PostgresCheckpointStore::CompareAndSwap(std::string_view listener_i
   return WithConnection<bool>([&](Session& session) -> Result<bool> {
     if (!request.advance) return RunGeneralCas(session.conn, request);
     Result<PgResult> advanced = ExecuteAdvancePrepared(session.conn, session.advance_prepared, request.params);
+    if (!advanced && SqlStateOf(advanced.error()) == "26000") {
+      // The server forgot the statement while the connection lived (DISCARD ALL, a pooler in
+      // transaction mode): prepare it again.
+      session.advance_prepared = false;
+      advanced = ExecuteAdvancePrepared(session.conn, session.advance_prepared, request.params);
+    }
     if (!advanced) return std::move(advanced).error();
     return advanced->affected_rows() > 0;
   });

@@ -150,8 +150,9 @@ ChangeLogReader::ChangeLogReader(std::string quoted_table) : quoted_table_(std::
   held_back_sql_ = "SELECT EXISTS (SELECT 1 FROM " + quoted_table_ +
                    " WHERE (txid, pk_entity_change_log) > ($1::xid8, $2::bigint)"
                    " AND txid >= pg_snapshot_xmin(pg_current_snapshot()))";
-  legacy_position_sql_ = "SELECT txid::text FROM " + quoted_table_ +
-                         " WHERE pk_entity_change_log <= $1::bigint ORDER BY pk_entity_change_log DESC LIMIT 1";
+  legacy_position_sql_ = "SELECT (SELECT min(txid) FROM " + quoted_table_ +
+                         " WHERE pk_entity_change_log > $1::bigint)::text,"
+                         " pg_snapshot_xmin(pg_current_snapshot())::text";
   backlog_sql_ = "SELECT (SELECT pk_entity_change_log FROM " + quoted_table_ +
                  " ORDER BY pk_entity_change_log DESC LIMIT 1)::text, o.pk::text,"
                  " extract(epoch FROM now() - o.created_at)::float8::text"
@@ -212,12 +213,23 @@ Result<ChangeLogPosition> ChangeLogReader::LegacyPosition(PgConnection& conn, in
   const std::optional<std::string> params[] = {std::to_string(last_processed_id)};
   Result<PgResult> result = conn.Execute(legacy_position_sql_, params);
   if (!result) return std::move(result).error();
-  ChangeLogPosition position{0, last_processed_id};
-  if (result->rows() == 0) return position;
-  const std::string_view txid = result->Get(0, 0).value_or("");
-  auto [end, error] = std::from_chars(txid.data(), txid.data() + txid.size(), position.txid);
-  if (error != std::errc() || end != txid.data() + txid.size()) {
-    return Error::Internal("txid '" + std::string(txid) + "' is not an unsigned integer");
+  auto parse = [](std::string_view text) -> Result<uint64_t> {
+    uint64_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      return Error::Internal("txid '" + std::string(text) + "' is not an unsigned integer");
+    }
+    return value;
+  };
+  uint64_t xmin = 0;
+  FRAISEQL_ASSIGN_OR_RETURN(xmin, parse(result->Get(0, 1).value_or("")));
+  // Transactions still running (txid >= xmin) may hold rows of any pk, FraiseQL's reader skipped
+  // them: the position must lie below every one of them.
+  ChangeLogPosition position{xmin > 0 ? xmin - 1 : 0, last_processed_id};
+  if (const std::optional<std::string_view> oldest = result->Get(0, 0)) {
+    uint64_t txid = 0;
+    FRAISEQL_ASSIGN_OR_RETURN(txid, parse(*oldest));
+    position.txid = std::min(position.txid, txid);
   }
   return position;
 }

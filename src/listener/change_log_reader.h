@@ -61,9 +61,10 @@ class ChangeLogReader {
   Result<BacklogEstimate> EstimateBacklog(PgConnection& conn, ChangeLogPosition after) const;
 
   // The position of a checkpoint FraiseQL's own observer wrote (last_processed_id only, txid 0):
-  // after the newest row with a pk up to `last_processed_id`, at that row's txid. Migration 001
-  // gave every row that existed then one txid, so this skips exactly the rows FraiseQL processed.
-  // When no such row is left (all purged), (0, last_processed_id), which reads every row there is.
+  // (T, last_processed_id), T the oldest txid of a row after that id, or below every running
+  // transaction if older. No row FraiseQL has not read is skipped; rows it read whose txid is
+  // above T are delivered again (at least once). Migration 001 gave every row that existed then
+  // one txid, so a checkpoint taken over at the migration skips exactly the rows FraiseQL read.
   Result<ChangeLogPosition> LegacyPosition(PgConnection& conn, int64_t last_processed_id) const;
 
   // The quoted table name, e.g. "core"."tb_entity_change_log".

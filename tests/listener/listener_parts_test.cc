@@ -87,8 +87,11 @@ TEST(ChangeLogReader, OrdersByTheNumbersNotTheirText) {
       read.push_back(entry.position.pk);
     }
   }
-  std::vector<int64_t> expected(250);
-  for (size_t i = 0; i < expected.size(); ++i) expected[i] = static_cast<int64_t>(i) + 1;
+  std::vector<int64_t> expected;
+  Result<PgResult> all = conn.Execute("SELECT pk_entity_change_log FROM core.tb_entity_change_log ORDER BY 1");
+  ASSERT_TRUE(all);
+  for (size_t row = 0; row < all->rows(); ++row) expected.push_back(std::stoll(std::string(*all->Get(row, 0))));
+  ASSERT_EQ(expected.size(), 250u);
   EXPECT_EQ(read, expected);
 }
 
