@@ -128,6 +128,7 @@ class Daemon {
   // written, and what was claimed but not started goes back to the queue, unlocked.
   void Shutdown() {
     stopping_ = true;
+    queue_->InterruptHandOverWaits();  // the listener may be waiting for room nobody will make now
     listener_->Stop();
     const size_t abandoned = stack_->Shutdown(config_.performance.shutdown_timeout);
     if (abandoned > 0) {

@@ -211,11 +211,17 @@ size_t PostgresJobQueue::HandOverRoom() const {
 
 bool PostgresJobQueue::WaitForHandOverRoom(SteadyTime deadline) {
   MutexLock lock(&mu_);
-  while (handed_over_.size() >= options_.max_handed_over && !stopping_) {
-    if (steady_clock::now() >= deadline) return false;
+  while (handed_over_.size() >= options_.max_handed_over) {
+    if (stopping_ || hand_over_interrupted_ || steady_clock::now() >= deadline) return false;
     mu_.WaitUntil(hand_over_room_, deadline);
   }
-  return handed_over_.size() < options_.max_handed_over;
+  return true;
+}
+
+void PostgresJobQueue::InterruptHandOverWaits() {
+  MutexLock lock(&mu_);
+  hand_over_interrupted_ = true;
+  hand_over_room_.notify_all();
 }
 
 void PostgresJobQueue::Poke() {

@@ -99,9 +99,11 @@ class PostgresJobQueue final : public DeliverySource, public DeadLetterSink {
   // How many more deliveries HandOver should be given (max_handed_over minus those waiting);
   // insert the rest unclaimed and Poke().
   size_t HandOverRoom() const LOCKS_EXCLUDED(mu_);
-  // Blocks until HandOverRoom() > 0 (true) or `deadline` passes (false): how the listener waits
-  // for the workers to catch up (guarantee 5).
+  // Blocks until HandOverRoom() > 0 (true), or `deadline` passes or InterruptHandOverWaits() was
+  // called (false): how the listener waits for the workers to catch up (guarantee 5).
   bool WaitForHandOverRoom(std::chrono::steady_clock::time_point deadline) LOCKS_EXCLUDED(mu_);
+  // Ends every WaitForHandOverRoom, now and from now on (shutdown: nobody will make room).
+  void InterruptHandOverWaits() LOCKS_EXCLUDED(mu_);
   // Jobs were inserted unclaimed (by this process): the next Claim looks at once.
   void Poke() LOCKS_EXCLUDED(mu_);
 
@@ -179,6 +181,7 @@ class PostgresJobQueue final : public DeliverySource, public DeadLetterSink {
   // When reschedules this process wrote become due: Claim looks then rather than at the poll.
   std::priority_queue<SteadyTime, std::vector<SteadyTime>, std::greater<>> local_due_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool hand_over_interrupted_ GUARDED_BY(mu_) = false;
 
   Mutex claim_mu_;  // one claim statement at a time on the claim connection
   std::optional<PgConnection> claim_conn_ GUARDED_BY(claim_mu_);

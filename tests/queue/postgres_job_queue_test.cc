@@ -22,6 +22,7 @@
 namespace fraiseql {
 namespace {
 
+using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using ::testing::HasSubstr;
@@ -368,6 +369,42 @@ TEST(PostgresJobQueueTest, ARowThatDoesNotDecodeIsDeadLetteredAndTheOthersFlowOn
 }
 
 // ---- hand-over from the local listener ----
+
+TEST(PostgresJobQueueTest, AWaitForHandOverRoomEndsWhenAClaimMakesRoom) {
+  MigratedDatabase db;
+  SystemClock clock;
+  PostgresJobQueueOptions options = Options(db, "local");
+  options.max_handed_over = 2;
+  PostgresJobQueue queue(options, &clock);
+  std::vector<NewJob> jobs = Jobs(1, 2);
+  db.InsertJobsNow("default", jobs, queue.NewClaimStamp());
+  queue.HandOver({jobs[0].delivery, jobs[1].delivery});
+  EXPECT_EQ(queue.HandOverRoom(), 0u);
+  EXPECT_FALSE(queue.WaitForHandOverRoom(std::chrono::steady_clock::now()));  // full, deadline passed
+
+  std::atomic<int> result{-1};
+  std::thread waiter([&] { result = queue.WaitForHandOverRoom(std::chrono::steady_clock::now() + 60s) ? 1 : 0; });
+  EXPECT_EQ(ClaimWithin(queue, 1, kWait).size(), 1u);
+  waiter.join();  // the claim made room; without it the wait would end at its deadline, false
+  EXPECT_EQ(result.load(), 1);
+}
+
+TEST(PostgresJobQueueTest, InterruptHandOverWaitsEndsThemNowAndLater) {
+  MigratedDatabase db;
+  SystemClock clock;
+  PostgresJobQueueOptions options = Options(db, "local");
+  options.max_handed_over = 1;
+  PostgresJobQueue queue(options, &clock);
+  std::vector<NewJob> jobs = Jobs(1, 1);
+  db.InsertJobsNow("default", jobs, queue.NewClaimStamp());
+  queue.HandOver({jobs[0].delivery});
+  std::atomic<int> result{-1};
+  std::thread waiter([&] { result = queue.WaitForHandOverRoom(std::chrono::steady_clock::now() + 60s) ? 1 : 0; });
+  queue.InterruptHandOverWaits();
+  waiter.join();  // returns long before its 60 s deadline, or the test times out
+  EXPECT_EQ(result.load(), 0);
+  EXPECT_FALSE(queue.WaitForHandOverRoom(std::chrono::steady_clock::now() + 60s));
+}
 
 TEST(PostgresJobQueueTest, HandedOverJobsAreClaimedOnceAndByNobodyElse) {
   MigratedDatabase db;
