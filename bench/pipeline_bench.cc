@@ -43,6 +43,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_database.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "executor/delivery.h"
@@ -144,19 +145,8 @@ int64_t RealtimeMicros() {
       .count();
 }
 
-std::string WithDatabase(const std::string& url, const std::string& database) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) throw std::runtime_error("the URL is not a postgresql:// URI");
-  const size_t path = url.find('/', scheme + 3);
-  const size_t query = url.find('?', scheme + 3);
-  return url.substr(0, std::min(path, query)) + "/" + database + (query == std::string::npos ? "" : url.substr(query));
-}
-
-PgConnection MustConnect(const std::string& url) {
-  Result<PgConnection> conn = PgConnection::Connect(Secret(url), 10s);
-  if (!conn) throw std::runtime_error(conn.error().message);
-  return std::move(conn).value();
-}
+using bench::MustConnect;
+using bench::WithDatabase;
 
 PgResult Must(Result<PgResult> result, const std::string& what) {
   if (!result) throw std::runtime_error(what + ": " + result.error().message);

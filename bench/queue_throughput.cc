@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "bench_database.h"
 #include "db/connection.h"
 #include "executor/delivery.h"
 #include "queue/job_rows.h"
@@ -30,18 +31,8 @@ namespace {
 
 using std::chrono::steady_clock;
 
-std::string WithDatabase(const std::string& url, const std::string& database) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) throw std::runtime_error("the URL is not a postgresql:// URI");
-  const size_t path = url.find('/', scheme + 3);
-  return url.substr(0, path) + "/" + database;
-}
-
-PgConnection MustConnect(const std::string& url) {
-  Result<PgConnection> conn = PgConnection::Connect(Secret(url), std::chrono::seconds(10));
-  if (!conn) throw std::runtime_error(conn.error().message);
-  return std::move(conn).value();
-}
+using bench::MustConnect;
+using bench::WithDatabase;
 
 void Must(Result<PgResult> result, const char* what) {
   if (!result) throw std::runtime_error(std::string(what) + ": " + result.error().message);

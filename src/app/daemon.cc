@@ -1,6 +1,5 @@
 #include "app/daemon.h"
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -86,12 +85,11 @@ class Daemon {
     PostgresJobQueue* queue = daemon->queue_.get();
     Result<std::unique_ptr<Listener>> listener = Listener::Create(
         std::move(listener_options), daemon->index_, *daemon->lease_, daemon->clock_,
-        [queue, &stopping = daemon->stopping_](std::vector<Delivery> deliveries) {
+        [queue](std::vector<Delivery> deliveries) {
           queue->HandOver(std::move(deliveries));
-          // Backpressure (guarantee 5): the listener reads on only when the workers have room.
-          while (!stopping.load()) {
-            if (queue->WaitForHandOverRoom(std::chrono::steady_clock::now() + milliseconds(100))) break;
-          }
+          // Backpressure (guarantee 5): the listener reads on only when the workers have room
+          // (or the daemon is shutting down: Shutdown() interrupts the wait).
+          queue->WaitForHandOverRoom();
         });
     if (!listener) return listener.error();
     daemon->listener_ = std::move(*listener);
@@ -127,7 +125,6 @@ class Daemon {
   // no new claims, in-flight deliveries finish within shutdown_timeout, everything buffered is
   // written, and what was claimed but not started goes back to the queue, unlocked.
   void Shutdown() {
-    stopping_ = true;
     queue_->InterruptHandOverWaits();  // the listener may be waiting for room nobody will make now
     listener_->Stop();
     const size_t abandoned = stack_->Shutdown(config_.performance.shutdown_timeout);
@@ -146,7 +143,6 @@ class Daemon {
   const Config& config_;
   SystemClock clock_;
   const ObserverIndex index_;
-  std::atomic<bool> stopping_{false};
   std::unique_ptr<PostgresJobQueue> queue_;
   std::unique_ptr<DeliveryStack> stack_;
   std::unique_ptr<PostgresLease> lease_;

@@ -218,6 +218,15 @@ bool PostgresJobQueue::WaitForHandOverRoom(SteadyTime deadline) {
   return true;
 }
 
+bool PostgresJobQueue::WaitForHandOverRoom() {
+  MutexLock lock(&mu_);
+  while (handed_over_.size() >= options_.max_handed_over) {
+    if (stopping_ || hand_over_interrupted_) return false;
+    mu_.Wait(hand_over_room_);
+  }
+  return true;
+}
+
 void PostgresJobQueue::InterruptHandOverWaits() {
   MutexLock lock(&mu_);
   hand_over_interrupted_ = true;

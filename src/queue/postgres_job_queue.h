@@ -102,6 +102,8 @@ class PostgresJobQueue final : public DeliverySource, public DeadLetterSink {
   // Blocks until HandOverRoom() > 0 (true), or `deadline` passes or InterruptHandOverWaits() was
   // called (false): how the listener waits for the workers to catch up (guarantee 5).
   bool WaitForHandOverRoom(std::chrono::steady_clock::time_point deadline) LOCKS_EXCLUDED(mu_);
+  // The same without a deadline: returns false only once interrupted (or the queue is stopping).
+  bool WaitForHandOverRoom() LOCKS_EXCLUDED(mu_);
   // Ends every WaitForHandOverRoom, now and from now on (shutdown: nobody will make room).
   void InterruptHandOverWaits() LOCKS_EXCLUDED(mu_);
   // Jobs were inserted unclaimed (by this process): the next Claim looks at once.

@@ -404,6 +404,7 @@ TEST(PostgresJobQueueTest, InterruptHandOverWaitsEndsThemNowAndLater) {
   waiter.join();  // returns long before its 60 s deadline, or the test times out
   EXPECT_EQ(result.load(), 0);
   EXPECT_FALSE(queue.WaitForHandOverRoom(std::chrono::steady_clock::now() + 60s));
+  EXPECT_FALSE(queue.WaitForHandOverRoom());  // the form without a deadline ends too
 }
 
 TEST(PostgresJobQueueTest, HandedOverJobsAreClaimedOnceAndByNobodyElse) {
