@@ -19,7 +19,7 @@
 
 #include "checkpoint/postgres_checkpoint_store.h"
 #include "db/migrations.h"
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 #include "listener/lease.h"
 #include "queue/job_rows.h"
 

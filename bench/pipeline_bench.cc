@@ -46,7 +46,7 @@
 #include "bench_database.h"
 #include "db/connection.h"
 #include "db/migrations.h"
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 
 extern char** environ;
 

@@ -21,7 +21,7 @@
 #include "common/clock.h"
 #include "bench_database.h"
 #include "db/connection.h"
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 #include "queue/job_rows.h"
 #include "queue/migration_files.h"
 #include "queue/postgres_job_queue.h"

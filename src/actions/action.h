@@ -53,11 +53,13 @@ class Action {
   virtual void Execute(const ActionCall& call, ActionCallback done) = 0;
 };
 
-// What actions need from the process, borrowed: every pointer must outlive the actions.
+// What actions need from the process, borrowed: everything must outlive the actions.
 struct ActionDependencies {
+  explicit ActionDependencies(Clock& clock_in) : clock(clock_in) {}
+
+  Clock& clock;
   HttpClient* http = nullptr;      // webhook, slack
   TaskRunner* blocking = nullptr;  // email, database: their calls block
-  Clock* clock = nullptr;
   const EmailConfig* email = nullptr;        // [email]; required by email actions
   std::optional<Secret> database_url;        // [database] url or DATABASE_URL; database actions
 };

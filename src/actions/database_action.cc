@@ -90,7 +90,7 @@ DeliveryOutcome OutcomeOf(const Error& error, const std::string& function_name) 
   // A failure without SQLSTATE is a connection that could not be made or was lost: class 08.
   const std::string error_type = "sql_" + std::string(sqlstate.empty() ? "08" : SqlStateClass(sqlstate));
   const std::string message = "calling " + function_name + " failed: " + error.message;
-  if (error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kAborted) {
+  if (IsRetryable(error)) {
     return RetryableOutcome(error_type, message + " (retryable)");
   }
   return PermanentOutcome(error_type, message + " (permanent)");

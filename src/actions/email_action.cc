@@ -395,13 +395,13 @@ struct EmailState {
 
 class EmailActionImpl final : public Action {
  public:
-  EmailActionImpl(std::shared_ptr<const EmailState> state, TaskRunner& blocking, Clock* clock)
+  EmailActionImpl(std::shared_ptr<const EmailState> state, TaskRunner& blocking, Clock& clock)
       : state_(std::move(state)), blocking_(blocking), clock_(clock) {}
 
   const std::string& destination() const override { return state_->server.destination; }
 
   void Execute(const ActionCall& call, ActionCallback done) override {
-    const auto now = clock_ != nullptr ? clock_->Now() : std::chrono::system_clock::now();
+    const auto now = clock_.Now();
     blocking_.Post([state = state_, event = call.event, delivery_id = call.delivery_id, now,
                     done = std::move(done)]() mutable {
       auto message = BuildEmailMessage(state->spec, state->from, *event, delivery_id, now);
@@ -417,7 +417,7 @@ class EmailActionImpl final : public Action {
  private:
   std::shared_ptr<const EmailState> state_;
   TaskRunner& blocking_;
-  Clock* clock_;
+  Clock& clock_;
 };
 
 std::string HostForUrl(const std::string& host) {

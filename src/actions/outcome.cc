@@ -191,18 +191,6 @@ std::string StatusClassLabel(std::string_view prefix, int code) {
 
 }  // namespace
 
-std::string_view DeliveryOutcomeKindName(DeliveryOutcomeKind kind) {
-  switch (kind) {
-    case DeliveryOutcomeKind::kSuccess:
-      return "success";
-    case DeliveryOutcomeKind::kRetryable:
-      return "retryable";
-    case DeliveryOutcomeKind::kPermanent:
-      return "permanent";
-  }
-  return "unknown";
-}
-
 std::optional<milliseconds> ParseRetryAfter(std::string_view value, std::chrono::system_clock::time_point now) {
   value = TrimAsciiSpace(value);
   if (AllDigits(value)) {

@@ -8,15 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "delivery/delivery.h"
+
 namespace fraiseql {
-
-enum class DeliveryOutcomeKind {
-  kSuccess,
-  kRetryable,  // transient: try again later (and count against the destination's circuit breaker)
-  kPermanent,  // the destination's final answer: dead-letter with `message`, do not retry
-};
-
-std::string_view DeliveryOutcomeKindName(DeliveryOutcomeKind kind);  // "success", "retryable", "permanent"
 
 struct DeliveryOutcome {
   DeliveryOutcomeKind kind = DeliveryOutcomeKind::kPermanent;

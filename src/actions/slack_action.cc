@@ -11,7 +11,7 @@ namespace {
 class SlackActionImpl final : public Action {
  public:
   SlackActionImpl(const ActionConfig& config, const SlackAction& spec, std::string destination, HttpClient* http,
-                  Clock* clock)
+                  Clock& clock)
       : config_(config), spec_(spec), destination_(std::move(destination)), http_(http), clock_(clock) {}
 
   const std::string& destination() const override { return destination_; }
@@ -24,7 +24,7 @@ class SlackActionImpl final : public Action {
     request.body = SlackBody(spec_, *call.event);
     request.timeout = config_.timeout;
     request.connect_timeout = ConnectTimeoutFor(config_.timeout);
-    SendAndClassify(*http_, std::move(request), *clock_, call.max_retry_delay, std::move(done));
+    SendAndClassify(*http_, std::move(request), clock_, call.max_retry_delay, std::move(done));
   }
 
  private:
@@ -32,7 +32,7 @@ class SlackActionImpl final : public Action {
   const SlackAction& spec_;
   const std::string destination_;
   HttpClient* const http_;
-  Clock* const clock_;
+  Clock& clock_;
 };
 
 }  // namespace

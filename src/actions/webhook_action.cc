@@ -5,34 +5,37 @@
 
 #include "actions/http_action.h"
 #include "common/text.h"
+#include "http/signing.h"
 
 namespace fraiseql {
 namespace {
 
-bool HasHeader(const std::vector<HttpHeaderLine>& headers, std::string_view name) {
-  for (const HttpHeaderLine& header : headers) {
-    if (EqualsIgnoreCase(header.name, name)) return true;
+SigningScheme SigningSchemeOf(WebhookAction::SignatureScheme scheme) {
+  switch (scheme) {
+    case WebhookAction::SignatureScheme::kStandard: return SigningScheme::kStandard;
+    case WebhookAction::SignatureScheme::kFraiseql: return SigningScheme::kFraiseql;
+    case WebhookAction::SignatureScheme::kBoth: return SigningScheme::kBoth;
   }
-  return false;
+  return SigningScheme::kBoth;
 }
 
 class WebhookActionImpl final : public Action {
  public:
   WebhookActionImpl(const ActionConfig& config, const WebhookAction& spec, std::string destination,
-                    HttpClient* http, Clock* clock)
+                    HttpClient* http, Clock& clock)
       : config_(config), spec_(spec), destination_(std::move(destination)), http_(http), clock_(clock) {}
 
   const std::string& destination() const override { return destination_; }
 
   void Execute(const ActionCall& call, ActionCallback done) override {
-    const auto now = clock_->Now();
+    const auto now = clock_.Now();
     const int64_t unix_seconds = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     Result<HttpRequest> request = BuildWebhookRequest(config_, spec_, *call.event, call.delivery_id, unix_seconds);
     if (!request) {
       done(PermanentOutcome("signing", request.error().message));
       return;
     }
-    SendAndClassify(*http_, std::move(*request), *clock_, call.max_retry_delay, std::move(done));
+    SendAndClassify(*http_, std::move(*request), clock_, call.max_retry_delay, std::move(done));
   }
 
  private:
@@ -40,7 +43,7 @@ class WebhookActionImpl final : public Action {
   const WebhookAction& spec_;
   const std::string destination_;
   HttpClient* const http_;
-  Clock* const clock_;
+  Clock& clock_;
 };
 
 }  // namespace
@@ -64,7 +67,7 @@ Result<HttpRequest> BuildWebhookRequest(const ActionConfig& config, const Webhoo
   if (!HasHeader(request.headers, "Content-Type")) request.headers.push_back({"Content-Type", "application/json"});
   request.headers.push_back({"User-Agent", std::string(kUserAgent)});
   Result<std::vector<HttpHeaderLine>> signature =
-      SignWebhook(delivery_id, unix_seconds, request.body, spec.signing_secrets, spec.signature_scheme);
+      SignWebhook(delivery_id, unix_seconds, request.body, spec.signing_secrets, SigningSchemeOf(spec.signature_scheme));
   if (!signature) return signature.error();
   for (HttpHeaderLine& line : *signature) request.headers.push_back(std::move(line));
   return request;

@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 #include <utility>
+#include <stop_token>
 #include <vector>
 
 #include "app/delivery_stack.h"
@@ -68,11 +69,9 @@ class Daemon {
     queue_options.poll_interval = job_queue.poll_interval;
     queue_options.synchronous_commit = config.database.synchronous_commit;
     queue_options.shutdown_timeout = config.performance.shutdown_timeout;
-    daemon->queue_ = std::make_unique<PostgresJobQueue>(std::move(queue_options), &daemon->clock_);
+    daemon->queue_ = std::make_unique<PostgresJobQueue>(std::move(queue_options), daemon->clock_);
 
-    DeliveryStackOptions stack_options;
-    Result<std::unique_ptr<DeliveryStack>> stack = DeliveryStack::Create(
-        config, daemon->queue_.get(), daemon->queue_.get(), &daemon->clock_, std::move(stack_options));
+    Result<std::unique_ptr<DeliveryStack>> stack = DeliveryStack::Create(config, *daemon->queue_, daemon->clock_);
     if (!stack) return stack.error();
     daemon->stack_ = std::move(*stack);
 
@@ -85,24 +84,27 @@ class Daemon {
     PostgresJobQueue* queue = daemon->queue_.get();
     Result<std::unique_ptr<Listener>> listener = Listener::Create(
         std::move(listener_options), daemon->index_, *daemon->lease_, daemon->clock_,
-        [queue](std::vector<Delivery> deliveries) {
+        [queue, stop = &daemon->hand_over_stop_](std::vector<Delivery> deliveries) {
           queue->HandOver(std::move(deliveries));
           // Backpressure (guarantee 5): the listener reads on only when the workers have room
           // (or the daemon is shutting down: Shutdown() interrupts the wait).
-          queue->WaitForHandOverRoom();
+          queue->hand_over().WaitForRoom(std::chrono::steady_clock::time_point::max(), stop->get_token());
         });
     if (!listener) return listener.error();
     daemon->listener_ = std::move(*listener);
 
-    Result<AdminServerOptions> admin_options = AdminServerOptions::FromConfig(config.metrics, config.security);
-    if (!admin_options) return admin_options.error();
+    AdminServerOptions admin_options;
+    Result<ListenAddress> address = ParseListenAddress(config.metrics.listen);
+    if (!address) return Error::InvalidArgument("[metrics] listen: " + address.error().message);
+    admin_options.address = *address;
+    admin_options.admin_token = config.security.admin_token;
     Listener* listener_ptr = daemon->listener_.get();
-    admin_options->readiness = [listener_ptr] {
+    admin_options.readiness = [listener_ptr] {
       const Listener::Status status = listener_ptr->status();
       if (!status.last_error.empty()) return Readiness{false, "listener: " + status.last_error};
       return Readiness{true, ""};
     };
-    if (config.metrics.enabled) daemon->admin_ = std::make_unique<AdminServer>(std::move(*admin_options));
+    if (config.metrics.enabled) daemon->admin_ = std::make_unique<AdminServer>(std::move(admin_options));
     return daemon;
   }
 
@@ -125,7 +127,7 @@ class Daemon {
   // no new claims, in-flight deliveries finish within shutdown_timeout, everything buffered is
   // written, and what was claimed but not started goes back to the queue, unlocked.
   void Shutdown() {
-    queue_->InterruptHandOverWaits();  // the listener may be waiting for room nobody will make now
+    hand_over_stop_.request_stop();  // the listener may be waiting for room nobody will make now
     listener_->Stop();
     const size_t abandoned = stack_->Shutdown(config_.performance.shutdown_timeout);
     if (abandoned > 0) {
@@ -141,13 +143,14 @@ class Daemon {
   explicit Daemon(const Config& config) : config_(config), index_(config.observers) {}
 
   const Config& config_;
-  SystemClock clock_;
+  Clock& clock_ = RealClock();
   const ObserverIndex index_;
   std::unique_ptr<PostgresJobQueue> queue_;
   std::unique_ptr<DeliveryStack> stack_;
   std::unique_ptr<PostgresLease> lease_;
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<AdminServer> admin_;
+  std::stop_source hand_over_stop_;
 };
 
 }  // namespace

@@ -14,8 +14,7 @@ std::optional<std::string> ProcessEnvironment(std::string_view name) {
 
 }  // namespace
 
-Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& config, DeliverySource* source,
-                                                             DeadLetterSink* dead_letters, Clock* clock,
+Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& config, JobQueue& queue, Clock& clock,
                                                              DeliveryStackOptions options) {
   std::unique_ptr<DeliveryStack> stack(new DeliveryStack());
   stack->blocking_ = std::make_unique<WorkerPool>(options.blocking_threads);
@@ -25,15 +24,13 @@ Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& confi
   CurlEngineOptions http_options;
   http_options.guard = std::move(*guard);
   http_options.max_connections_per_host = config.performance.max_in_flight_per_target;
-  http_options.clock = clock;
-  Result<std::unique_ptr<CurlEngine>> http = CurlEngine::Create(std::move(http_options));
+  Result<std::unique_ptr<CurlEngine>> http = CurlEngine::Create(std::move(http_options), clock);
   if (!http) return http.error();
   stack->http_ = std::move(*http);
 
-  ActionDependencies deps;
+  ActionDependencies deps(clock);
   deps.http = stack->http_.get();
   deps.blocking = stack->blocking_.get();
-  deps.clock = clock;
   deps.email = config.email ? &*config.email : nullptr;
   if (config.database.url) {
     deps.database_url = config.database.url;
@@ -49,8 +46,7 @@ Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& confi
   engine_options.max_in_flight_per_target = config.performance.max_in_flight_per_target;
   engine_options.circuit_breaker = config.circuit_breaker;
   engine_options.on_finished = std::move(options.on_finished);
-  stack->engine_ =
-      std::make_unique<DeliveryEngine>(stack->actions_.get(), source, dead_letters, clock, std::move(engine_options));
+  stack->engine_ = std::make_unique<DeliveryEngine>(*stack->actions_, queue, clock, std::move(engine_options));
   return stack;
 }
 

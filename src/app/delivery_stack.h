@@ -12,9 +12,9 @@
 #include "config/config.h"
 #include "executor/action_table.h"
 #include "executor/delivery_engine.h"
-#include "executor/delivery_source.h"
 #include "executor/worker_pool.h"
 #include "http/curl_engine.h"
+#include "queue/job_queue.h"
 
 namespace fraiseql {
 
@@ -30,8 +30,7 @@ class DeliveryStack {
  public:
   // Everything is borrowed and must outlive the stack. Errors name each action that cannot be
   // built (e.g. an email action without an [email] section) or a bad allow-list.
-  static Result<std::unique_ptr<DeliveryStack>> Create(const Config& config, DeliverySource* source,
-                                                       DeadLetterSink* dead_letters, Clock* clock,
+  static Result<std::unique_ptr<DeliveryStack>> Create(const Config& config, JobQueue& queue, Clock& clock,
                                                        DeliveryStackOptions options = {});
   ~DeliveryStack();  // Shutdown(0ms) if not done
   DeliveryStack(const DeliveryStack&) = delete;

@@ -53,10 +53,6 @@ Result<LoadedEvent> LoadEventFile(const std::string& path) {
   return LoadedEvent{std::move(*event), std::nullopt};
 }
 
-bool Contains(const std::vector<const ObserverConfig*>& list, const ObserverConfig* observer) {
-  return std::find(list.begin(), list.end(), observer) != list.end();
-}
-
 struct ActionPreviewEntry {
   size_t index = 0;
   ActionType type = ActionType::kLog;
@@ -72,26 +68,30 @@ struct ObserverVerdict {
   std::vector<ActionPreviewEntry> actions;
 };
 
-ObserverVerdict Judge(const ObserverConfig& observer, bool candidate, const EntityEvent& event) {
+// Why `observer` was not a candidate at all.
+std::string_view MismatchReason(const ObserverConfig& observer, const EntityEvent& event) {
+  if (!observer.enabled) return "disabled";
+  return observer.MatchesEntity(event.entity_type) ? "event kind mismatch" : "entity mismatch";
+}
+
+ObserverVerdict Judge(const ObserverConfig& observer, const EventMatch& match, const EntityEvent& event) {
   ObserverVerdict verdict{&observer, false, "", std::nullopt, {}};
-  if (!candidate) {
-    verdict.reason = !observer.enabled                          ? "disabled"
-                     : !observer.MatchesEntity(event.entity_type) ? "entity mismatch"
-                                                                  : "event kind mismatch";
+  if (const EventMatch::ConditionError* failed = match.ErrorOf(&observer)) {
+    verdict.reason = "condition error: " + failed->error.message;
     return verdict;
   }
-  if (observer.condition) {
-    Result<bool> result = observer.condition->Evaluate(event);
-    if (!result) {
-      verdict.reason = "condition error: " + result.error().message;
-      return verdict;
-    }
-    verdict.condition_result = *result;
-    if (!*result) {
-      verdict.reason = "condition false";
-      return verdict;
-    }
+  const bool condition_false = std::find(match.condition_false.begin(), match.condition_false.end(), &observer) !=
+                               match.condition_false.end();
+  if (condition_false) {
+    verdict.condition_result = false;
+    verdict.reason = "condition false";
+    return verdict;
   }
+  if (!match.Matched(&observer)) {
+    verdict.reason = std::string(MismatchReason(observer, event));
+    return verdict;
+  }
+  if (observer.condition) verdict.condition_result = true;
   verdict.matched = true;
   verdict.reason = "ok";
   for (size_t i = 0; i < observer.actions.size(); ++i) {
@@ -203,21 +203,15 @@ int RunDebugEvent(const DebugEventOptions& options, std::ostream& out, std::ostr
   const Config& config = *loaded_config.config;
   const EntityEvent& event = loaded->event;
   const ObserverIndex index(config.observers);
-  const auto& candidates = index.Match(event.event_type, event.entity_type);
+  const EventMatch match = MatchEvent(index, event);
 
   std::vector<ObserverVerdict> verdicts;
-  for (const ObserverConfig& observer : config.observers) {
-    verdicts.push_back(Judge(observer, Contains(candidates, &observer), event));
-  }
+  for (const ObserverConfig& observer : config.observers) verdicts.push_back(Judge(observer, match, event));
 
   std::optional<std::vector<DeliveryReport>> reports;
   if (options.execute) {
-    std::vector<const ObserverConfig*> matched;
-    for (const ObserverVerdict& verdict : verdicts) {
-      if (verdict.matched) matched.push_back(verdict.observer);
-    }
     Result<std::vector<DeliveryReport>> run =
-        RunDeliveries(config, std::make_shared<const EntityEvent>(event), matched);
+        RunDeliveries(config, std::make_shared<const EntityEvent>(event), match.matched);
     if (!run) {
       err << options.config_path << ": error: " << run.error().message << "\n";
       return kExitInvalidInput;

@@ -6,7 +6,9 @@
 #include <mutex>
 
 #include "app/delivery_stack.h"
-#include "executor/memory_delivery_queue.h"
+#include "dlq/memory_dead_letter_store.h"
+#include "matcher/matcher.h"
+#include "queue/memory_job_queue.h"
 
 namespace fraiseql::cli {
 namespace {
@@ -31,9 +33,9 @@ milliseconds LongestRun(const Config& config, const ObserverConfig& observer) {
 
 Result<std::vector<DeliveryReport>> RunDeliveries(const Config& config, std::shared_ptr<const EntityEvent> event,
                                                   const std::vector<const ObserverConfig*>& observers) {
-  SystemClock clock;
-  MemoryDeliveryQueue queue(&clock);
-  MemoryDeadLetterSink dead_letters;
+  Clock& clock = RealClock();
+  MemoryDeadLetterStore dead_letters(clock);
+  MemoryJobQueue queue(clock, dead_letters);
   std::mutex mu;
   std::map<std::string, FinalOutcome> outcomes;  // by delivery id
   std::map<std::string, Delivery> finished;
@@ -44,7 +46,7 @@ Result<std::vector<DeliveryReport>> RunDeliveries(const Config& config, std::sha
     outcomes[delivery.id] = outcome;
     finished[delivery.id] = delivery;
   };
-  Result<std::unique_ptr<DeliveryStack>> stack = DeliveryStack::Create(config, &queue, &dead_letters, &clock, options);
+  Result<std::unique_ptr<DeliveryStack>> stack = DeliveryStack::Create(config, queue, clock, options);
   if (!stack) return stack.error();
 
   std::vector<Delivery> deliveries = DeliveriesFor(std::move(event), observers);
@@ -52,7 +54,7 @@ Result<std::vector<DeliveryReport>> RunDeliveries(const Config& config, std::sha
   for (const ObserverConfig* observer : observers) budget += LongestRun(config, *observer);
   queue.Push(deliveries);
   (*stack)->Start();
-  queue.WaitUntilIdle(std::chrono::steady_clock::now() + budget);
+  queue.WaitUntilIdle(clock.SteadyNow() + budget);
   (*stack)->Shutdown(milliseconds(0));
 
   std::vector<DeliveryReport> reports;

@@ -10,7 +10,7 @@
 
 #include "common/result.h"
 #include "config/config.h"
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 
 namespace fraiseql::cli {
 

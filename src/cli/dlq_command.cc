@@ -17,10 +17,10 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/timestamp.h"
 #include "config/config.h"
 #include "db/connection.h"
-#include "dlq/postgres_dlq_store.h"
-#include "dlq/sql_text.h"
+#include "dlq/postgres_dead_letter_store.h"
 
 namespace fraiseql::cli {
 
@@ -145,12 +145,12 @@ std::variant<Secret, Failure> DatabaseUrl(const DlqCommand::Options& options, st
 
 std::string Time(system_clock::time_point at) {
   // Seconds are enough in a table; `show` and JSON give microseconds.
-  std::string text = sql_text::Timestamp(at);
+  std::string text = FormatTimestamp(at);
   if (const size_t dot = text.find('.'); dot != std::string::npos) text = text.substr(0, dot) + "Z";
   return text;
 }
 
-std::string Action(const DeadLetterRecord& record) {
+std::string Action(const DeadLetter& record) {
   if (!record.action_index) return "-";
   std::string text = std::to_string(*record.action_index);
   if (record.action_type) text += " (" + *record.action_type + ")";
@@ -185,7 +185,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, std::ostream&
   }
 }
 
-int RunList(PostgresDlqStore& store, const DlqCommand::Options& options, std::ostream& out, std::ostream& err) {
+int RunList(DeadLetterStore& store, const DlqCommand::Options& options, std::ostream& out, std::ostream& err) {
   std::variant<DeadLetterFilter, Failure> filter = BuildFilter(options, options.list_limit);
   if (auto* failure = std::get_if<Failure>(&filter)) {
     err << "fraiseql-observer: " << failure->message << "\n";
@@ -209,10 +209,10 @@ int RunList(PostgresDlqStore& store, const DlqCommand::Options& options, std::os
   std::vector<std::vector<std::string>> rows = {
       {"ID", "CREATED", "OBSERVER", "ACTION", "ENTITY", "ATTEMPTS", "RETRYABLE", "REASON"}};
   for (const StoredDeadLetter& letter : *letters) {
-    const DeadLetterRecord& record = letter.record;
+    const DeadLetter& record = letter.letter;
     rows.push_back({std::to_string(letter.id), Time(letter.created_at), record.observer.value_or("-"), Action(record),
                     record.entity_type.value_or("-"), std::to_string(record.attempts.size()),
-                    letter.retryable() ? "yes" : "no", OneLine(record.reason, 80)});
+                    record.retryable() ? "yes" : "no", OneLine(record.reason, 80)});
   }
   PrintTable(rows, out);
   out << Plural(letters->size(), "dead letter");
@@ -221,7 +221,7 @@ int RunList(PostgresDlqStore& store, const DlqCommand::Options& options, std::os
   return kExitOk;
 }
 
-int RunShow(PostgresDlqStore& store, const DlqCommand::Options& options, int64_t id, std::ostream& out,
+int RunShow(DeadLetterStore& store, const DlqCommand::Options& options, int64_t id, std::ostream& out,
             std::ostream& err) {
   Result<StoredDeadLetter> letter = store.Get(id);
   if (!letter) {
@@ -232,9 +232,9 @@ int RunShow(PostgresDlqStore& store, const DlqCommand::Options& options, int64_t
     out << DumpJson(StoredDeadLetterToJson(*letter)) << "\n";
     return kExitOk;
   }
-  const DeadLetterRecord& record = letter->record;
+  const DeadLetter& record = letter->letter;
   out << "dead letter " << letter->id << "\n";
-  out << "  created:     " << sql_text::Timestamp(letter->created_at) << "\n";
+  out << "  created:     " << FormatTimestamp(letter->created_at) << "\n";
   if (record.delivery_id) {
     out << "  delivery:    " << *record.delivery_id << "\n";
   } else {
@@ -245,14 +245,14 @@ int RunShow(PostgresDlqStore& store, const DlqCommand::Options& options, int64_t
   if (record.observer) out << "  observer:    " << *record.observer << ", action " << Action(record) << "\n";
   if (record.entity_type) out << "  entity:      " << *record.entity_type << "\n";
   out << "  retried:     " << Plural(static_cast<size_t>(letter->retry_count), "time");
-  if (letter->last_retried_at) out << ", last at " << sql_text::Timestamp(*letter->last_retried_at);
+  if (letter->last_retried_at) out << ", last at " << FormatTimestamp(*letter->last_retried_at);
   out << "\n";
   out << "  reason:      " << record.reason << "\n";
   out << "  attempts:    " << record.attempts.size() << "\n";
   for (size_t i = 0; i < record.attempts.size(); ++i) {
     const AttemptRecord& attempt = record.attempts[i];
     std::ostringstream line;
-    line << "    " << (i + 1) << ". " << sql_text::Timestamp(attempt.started_at) << "  "
+    line << "    " << (i + 1) << ". " << FormatTimestamp(attempt.started_at) << "  "
          << DeliveryOutcomeKindName(attempt.outcome);
     if (attempt.status != 0) line << "  status " << attempt.status;
     line << "  " << static_cast<double>(attempt.duration.count()) / 1000.0 << " ms";
@@ -296,7 +296,7 @@ std::string DeliveryText(const RetryItem& item) {
   return text;
 }
 
-int RunRetry(PostgresDlqStore& store, const DlqCommand::Options& options, const DeadLetterSelector& selector,
+int RunRetry(DeadLetterStore& store, const DlqCommand::Options& options, const DeadLetterSelector& selector,
              std::ostream& out, std::ostream& err) {
   Result<RetryReport> report = store.Retry(selector, options.dry_run);
   if (!report) {
@@ -352,7 +352,7 @@ int RunRetry(PostgresDlqStore& store, const DlqCommand::Options& options, const 
   return exit_code;
 }
 
-int RunPurge(PostgresDlqStore& store, const DlqCommand::Options& options, const DeadLetterSelector& selector,
+int RunPurge(DeadLetterStore& store, const DlqCommand::Options& options, const DeadLetterSelector& selector,
              std::ostream& out, std::ostream& err) {
   Result<PurgeReport> report = store.Purge(selector, options.dry_run);
   if (!report) {
@@ -444,7 +444,7 @@ int DlqCommand::Run(std::ostream& out, std::ostream& err) const {
     err << "fraiseql-observer: error: " << conn.error().message << "\n";
     return kExitInvalidInput;
   }
-  PostgresDlqStore store(&*conn);
+  PostgresDeadLetterStore store(&*conn);
   if (o.list->parsed()) return RunList(store, o, out, err);
   if (o.show->parsed()) return RunShow(store, o, *show_id, out, err);
   if (o.retry->parsed()) return RunRetry(store, o, *selector, out, err);

@@ -1,5 +1,5 @@
 // `fraiseql-observer dlq list|show|retry|purge`: the operator's view of the dead-letter store
-// (dlq/postgres_dlq_store.h), in text or JSON.
+// (dlq/dead_letter_store.h; observer_dead_letters in PostgreSQL), in text or JSON.
 // Thread-safety: construct, parse and run on one thread.
 //
 // The database is --database-url, else the [database] url of --config, else DATABASE_URL; its

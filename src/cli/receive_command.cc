@@ -281,8 +281,7 @@ int RunReceive(const ReceiveOptions& options, std::ostream& out, std::ostream& e
     err << "fraiseql-observer: error: --status " << options.status << " is not an HTTP status\n";
     return kExitUsage;
   }
-  SystemClock system_clock;
-  Clock& clock = environment.clock != nullptr ? *environment.clock : system_clock;
+  Clock& clock = *environment.clock;
 
   Shared shared;
   shared.out = &out;

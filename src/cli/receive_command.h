@@ -42,7 +42,7 @@ struct ReceiveOptions {
 CLI::App* AddReceiveCommand(CLI::App& app, ReceiveOptions& options);
 
 struct ReceiveEnvironment {
-  Clock* clock = nullptr;  // nullptr: the system clock. Printed times and the tolerance check.
+  Clock* clock = &RealClock();  // printed times and the tolerance check; never null
   // Reads --secret-env variables; empty: the process environment.
   std::function<std::optional<std::string>(std::string_view)> getenv;
 };

@@ -53,6 +53,11 @@ struct Error {
   friend bool operator==(const Error&, const Error&) = default;
 };
 
+// The transient codes: trying again (the call, or its transaction) may succeed.
+inline bool IsRetryable(const Error& error) {
+  return error.code == ErrorCode::kUnavailable || error.code == ErrorCode::kAborted;
+}
+
 template <typename T>
 class [[nodiscard]] Result {
  public:

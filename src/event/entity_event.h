@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/timestamp.h"
 
 namespace fraiseql {
 
@@ -23,8 +24,6 @@ inline constexpr int kEventKindCount = 4;
 std::string_view EventKindName(EventKind kind);
 // Accepts the four names case-insensitively.
 std::optional<EventKind> ParseEventKind(std::string_view name);
-
-using Timestamp = std::chrono::sys_time<std::chrono::microseconds>;
 
 struct EntityEvent {
   std::string id;  // UUID, lower-case canonical form
@@ -97,11 +96,5 @@ bool LooksLikeChangeLogRow(const nlohmann::json& json);
 
 // Canonical lower-case form of an 8-4-4-4-12 hexadecimal UUID, or nullopt.
 std::optional<std::string> NormalizeUuid(std::string_view text);
-
-// RFC 3339 ("2026-11-29T12:00:00.5Z", "+02:00" offsets) or PostgreSQL's text form
-// ("2026-11-29 12:00:00.123456+00"); a time without an offset is UTC.
-Result<Timestamp> ParseTimestamp(std::string_view text);
-// RFC 3339 in UTC with microseconds: "2026-11-29T12:00:00.000000Z".
-std::string FormatTimestamp(Timestamp timestamp);
 
 }  // namespace fraiseql

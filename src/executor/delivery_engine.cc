@@ -55,32 +55,35 @@ system_clock::time_point WallTimeOf(steady_clock::time_point steady, Clock& cloc
 
 class DeliveryEngine::Core {
  public:
-  Core(const ActionTable* actions, DeliverySource* source, DeadLetterSink* dead_letters, Clock* clock,
-       DeliveryEngineOptions options)
+  Core(const ActionTable& actions, JobQueue& queue, Clock& clock, DeliveryEngineOptions options)
       : actions_(actions),
-        source_(source),
-        dead_letters_(dead_letters),
+        queue_(queue),
         clock_(clock),
         options_(std::move(options)),
         random_(options_.jitter_seed),
         in_flight_gauge_(metrics::DeliveriesInFlight().Get()) {
     options_.max_in_flight = std::max<uint32_t>(options_.max_in_flight, 1);
     options_.max_in_flight_per_target = std::max<uint32_t>(options_.max_in_flight_per_target, 1);
-    for (const ActionTable::Entry& entry : actions_->entries()) AddRoute(entry);
+    for (const ActionTable::Entry& entry : actions_.entries()) AddRoute(entry);
   }
 
   void RunDispatcher(const std::stop_token& stop) {
+    // A stop ends the wait for room at once (the claim's wait ends through the same token).
+    std::stop_callback wake(stop, [this] {
+      MutexLock lock(&mu_);
+      room_freed_.notify_all();
+    });
     while (!stop.stop_requested()) {
       size_t room = 0;
       {
         MutexLock lock(&mu_);
         while (held_ >= options_.max_in_flight && !stop.stop_requested()) {
-          mu_.WaitUntil(room_freed_, steady_clock::now() + options_.claim_wait);
+          clock_.WaitUntil(mu_, room_freed_, clock_.SteadyNow() + options_.claim_wait);
         }
         room = options_.max_in_flight - held_;
       }
       if (stop.stop_requested()) break;
-      std::vector<Delivery> batch = source_->Claim(room, steady_clock::now() + options_.claim_wait, stop);
+      std::vector<Delivery> batch = queue_.Claim(room, clock_.SteadyNow() + options_.claim_wait, stop);
       for (Delivery& delivery : batch) Dispatch(std::move(delivery));
     }
   }
@@ -97,12 +100,14 @@ class DeliveryEngine::Core {
         target.waiting.clear();
       }
     }
-    const auto now = clock_->Now();
-    for (Delivery& delivery : unstarted) source_->Reschedule(std::move(delivery), now);
+    const auto now = clock_.Now();
+    for (Delivery& delivery : unstarted) queue_.Reschedule(std::move(delivery), now);
 
-    const auto deadline = steady_clock::now() + timeout;
+    const auto deadline = clock_.SteadyNow() + timeout;
     MutexLock lock(&mu_);
-    while (running_ > 0 && steady_clock::now() < deadline) mu_.WaitUntil(room_freed_, deadline);
+    while (running_ > 0) {
+      if (!clock_.WaitUntil(mu_, room_freed_, deadline)) break;
+    }
     detached_ = true;  // results arriving from now on are dropped
     return running_;
   }
@@ -175,15 +180,14 @@ class DeliveryEngine::Core {
   }
 
   void Dispatch(Delivery delivery) {
-    const ActionTable::Entry* entry = actions_->Find(delivery.observer, delivery.action_index);
+    const ActionTable::Entry* entry = actions_.Find(delivery.observer, delivery.action_index);
     if (entry == nullptr) {
       // The observer or action is gone from the configuration: nothing can perform it, so keep
       // it where an operator sees it rather than dropping it.
       const std::string reason = "observer '" + delivery.observer + "' has no enabled action " +
                                  std::to_string(delivery.action_index) + " in the current configuration";
-      dead_letters_->Add(DeadLetter{delivery, ActionType::kLog, reason});
       Finish(delivery, FinalOutcome::kDeadLettered);
-      source_->Complete(delivery);
+      queue_.CompleteWithDeadLetter(delivery, DeadLetterOf(delivery, "", reason));
       return;
     }
     const Route* route = &routes_.at(entry);
@@ -239,8 +243,8 @@ class DeliveryEngine::Core {
     const ObserverConfig& observer = *route.entry->observer;
     ActionCall call{pending.delivery.event, pending.delivery.id, pending.delivery.attempt_count() + 1,
                     observer.retry.max_delay};
-    const auto started_at = clock_->Now();
-    const auto started = clock_->SteadyNow();
+    const auto started_at = clock_.Now();
+    const auto started = clock_.SteadyNow();
     // The callback keeps the core alive: an attempt may outlive the engine's Stop() timeout.
     route.entry->action->Execute(
         call, [core = shared_from_core(), pending = std::move(pending), permit = *permit, started_at,
@@ -260,7 +264,7 @@ class DeliveryEngine::Core {
       }
       next = ReleaseSlotLocked(*route.target);
     }
-    source_->Reschedule(std::move(pending.delivery), WallTimeOf(probe, *clock_));
+    queue_.Reschedule(std::move(pending.delivery), WallTimeOf(probe, clock_));
     room_freed_.notify_all();
     if (next) Launch(std::move(*next));
   }
@@ -268,7 +272,7 @@ class DeliveryEngine::Core {
   void OnAttemptDone(Pending pending, const CircuitBreaker::Permit& permit, system_clock::time_point started_at,
                      steady_clock::time_point started, DeliveryOutcome outcome) {
     const Route& route = *pending.route;
-    const auto elapsed = clock_->SteadyNow() - started;
+    const auto elapsed = clock_.SteadyNow() - started;
     Breaker& breaker = *route.breaker;
     const CircuitBreaker::State before = breaker.breaker->state();
     breaker.breaker->OnResult(permit, BreakerOutcomeOf(outcome.kind), elapsed);
@@ -306,14 +310,14 @@ class DeliveryEngine::Core {
 
     if (outcome.kind == DeliveryOutcomeKind::kSuccess) {
       Finish(delivery, FinalOutcome::kSuccess);
-      source_->Complete(delivery);
+      queue_.Complete(delivery);
     } else if (retry_delay) {
       metrics::JobRetryAttemptsTotal().WithLabels({route.type_name}).Increment();
-      source_->Reschedule(std::move(delivery), clock_->Now() + *retry_delay);
+      queue_.Reschedule(std::move(delivery), clock_.Now() + *retry_delay);
     } else {
       FailForGood(route, delivery, outcome);
     }
-    if (!to_wake.empty()) source_->Wake(to_wake);
+    if (!to_wake.empty()) queue_.Wake(to_wake);
     if (next) Launch(std::move(*next));
   }
 
@@ -338,12 +342,13 @@ class DeliveryEngine::Core {
         last.kind == DeliveryOutcomeKind::kRetryable
             ? "gave up after " + std::to_string(delivery.attempt_count()) + " attempts: " + last.message
             : last.message;
-    // The dead letter is handed over before the delivery is completed: a durable queue that
-    // crashes in between replays the delivery rather than losing it.
+    Finish(delivery, final_outcome);
     switch (observer.on_failure) {
       case FailurePolicy::kDlq:
-        dead_letters_->Add(DeadLetter{delivery, route.entry->config->type, reason});
-        break;
+        // The dead letter and the delivery's end are one step of the queue: a durable queue that
+        // crashes in between replays the delivery rather than losing it.
+        queue_.CompleteWithDeadLetter(delivery, DeadLetterOf(delivery, route.type_name, reason));
+        return;
       case FailurePolicy::kLog:
         log::Write(log::Level::kWarn, "delivery failed", FailureFields(route, delivery, reason));
         break;
@@ -352,8 +357,7 @@ class DeliveryEngine::Core {
         log::Write(log::Level::kError, "ALERT delivery failed", FailureFields(route, delivery, reason));
         break;
     }
-    Finish(delivery, final_outcome);
-    source_->Complete(delivery);
+    queue_.Complete(delivery);
   }
 
   static std::vector<log::Field> FailureFields(const Route& route, const Delivery& delivery, const std::string& reason) {
@@ -395,10 +399,9 @@ class DeliveryEngine::Core {
  private:
   std::shared_ptr<Core> shared_from_core() { return self_.lock(); }
 
-  const ActionTable* const actions_;
-  DeliverySource* const source_;
-  DeadLetterSink* const dead_letters_;
-  Clock* const clock_;
+  const ActionTable& actions_;
+  JobQueue& queue_;
+  Clock& clock_;
   DeliveryEngineOptions options_;
 
   // Built in the constructor, then only read (their Breakers' parked_ids are guarded by mu_).
@@ -422,9 +425,8 @@ class DeliveryEngine::Core {
 thread_local const DeliveryEngine::Core* DeliveryEngine::Core::trampoline_owner_ = nullptr;
 thread_local std::vector<DeliveryEngine::Core::Pending>* DeliveryEngine::Core::trampoline_ = nullptr;
 
-DeliveryEngine::DeliveryEngine(const ActionTable* actions, DeliverySource* source, DeadLetterSink* dead_letters,
-                               Clock* clock, DeliveryEngineOptions options)
-    : core_(std::make_shared<Core>(actions, source, dead_letters, clock, std::move(options))) {
+DeliveryEngine::DeliveryEngine(const ActionTable& actions, JobQueue& queue, Clock& clock, DeliveryEngineOptions options)
+    : core_(std::make_shared<Core>(actions, queue, clock, std::move(options))) {
   core_->self_ = core_;
 }
 

@@ -1,4 +1,4 @@
-// DeliveryEngine: takes deliveries from a DeliverySource and performs them through their actions,
+// DeliveryEngine: takes deliveries from a JobQueue and performs them through their actions,
 // concurrently, under a global and a per-destination in-flight cap, with retries by the
 // observer's policy, a circuit breaker per destination, and dead letters for what fails for good.
 // Thread-safety: Start/Stop from one owning thread; everything else happens on the engine's
@@ -11,8 +11,8 @@
 //       early when the breaker closes.
 //     permit: one attempt. success -> Complete. retryable with attempts left -> Reschedule after
 //       Retry-After or the policy's backoff. permanent, or retryable with none left -> the
-//       observer's on_failure: dlq (DeadLetterSink), log (warn line) or alert (error line with
-//       the marker ALERT), then Complete.
+//       observer's on_failure: dlq (CompleteWithDeadLetter), log (warn line) or alert (error line
+//       with the marker ALERT, then Complete).
 // The global cap counts deliveries claimed and not yet finished or given back, so a backlog
 // never grows memory beyond max_in_flight deliveries (guarantee 5).
 #pragma once
@@ -25,9 +25,9 @@
 
 #include "common/clock.h"
 #include "config/sections.h"
+#include "delivery/delivery.h"
 #include "executor/action_table.h"
-#include "executor/delivery.h"
-#include "executor/delivery_source.h"
+#include "queue/job_queue.h"
 
 namespace fraiseql {
 
@@ -39,16 +39,15 @@ struct DeliveryEngineOptions {
   std::chrono::milliseconds claim_wait{200};
   uint64_t jitter_seed = 0x5eed;  // retry jitter is drawn from a Random seeded with this
   // Called once per delivery when it is finished, on the thread that finished it, before the
-  // source hears of it (so whoever waits for the source to drain sees every call). Must not block.
+  // queue hears of it (so whoever waits for the queue to drain sees every call). Must not block.
   std::function<void(const Delivery&, FinalOutcome)> on_finished;
 };
 
 class DeliveryEngine {
  public:
-  // Every pointer is borrowed and must outlive the engine and any attempt still running when
+  // Everything is borrowed and must outlive the engine and any attempt still running when
   // Stop() gave up waiting for it.
-  DeliveryEngine(const ActionTable* actions, DeliverySource* source, DeadLetterSink* dead_letters,
-                 Clock* clock, DeliveryEngineOptions options);
+  DeliveryEngine(const ActionTable& actions, JobQueue& queue, Clock& clock, DeliveryEngineOptions options);
   ~DeliveryEngine();  // Stop(0ms) if still running
   DeliveryEngine(const DeliveryEngine&) = delete;
   DeliveryEngine& operator=(const DeliveryEngine&) = delete;
@@ -57,7 +56,7 @@ class DeliveryEngine {
   void Start();
 
   // Graceful stop (guarantee 6): stops claiming, gives deliveries that have not started back to
-  // the source, and waits up to `timeout` for attempts in flight to finish. Returns how many were
+  // the queue, and waits up to `timeout` for attempts in flight to finish. Returns how many were
   // still in flight; their results are dropped (a durable queue hands them out again once their
   // claim expires). Idempotent.
   size_t Stop(std::chrono::milliseconds timeout);

@@ -14,10 +14,10 @@
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
 
 #include "common/log.h"
 #include "common/text.h"
+#include "http/signing.h"
 #include "metrics/prometheus_text.h"
 
 namespace fraiseql {
@@ -80,19 +80,12 @@ bool IsUpperAlpha(std::string_view text) {
 // digests leaks neither the token's bytes nor its length through timing.
 constexpr std::string_view kTokenDigestKey = "fraiseql-observer admin token";
 
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 }  // namespace
 
 // ---- ServerRequest, ServerResponse, ListenAddress ----
 
 std::optional<std::string_view> ServerRequest::Header(std::string_view name) const {
-  for (const HttpHeaderLine& header : headers) {
-    if (EqualsIgnoreCase(header.name, name)) return std::string_view(header.value);
-  }
-  return std::nullopt;
+  return FindHeader(headers, name);
 }
 
 ServerResponse ServerResponse::Json(int status, std::string body) {
@@ -246,14 +239,6 @@ uint16_t HttpServer::port() const { return impl_->port; }
 ListenAddress HttpServer::address() const { return ListenAddress{impl_->options.address.host, impl_->port}; }
 
 // ---- AdminServer ----
-
-Result<AdminServerOptions> AdminServerOptions::FromConfig(const MetricsConfig& metrics,
-                                                          const SecurityConfig& security) {
-  AdminServerOptions options;
-  FRAISEQL_ASSIGN_OR_RETURN(options.address, ParseListenAddress(metrics.listen));
-  options.admin_token = security.admin_token;
-  return options;
-}
 
 namespace {
 

@@ -15,8 +15,7 @@
 
 #include "common/result.h"
 #include "common/secret.h"
-#include "config/sections.h"
-#include "http/signing.h"  // HttpHeaderLine
+#include "http/header.h"
 #include "metrics/registry.h"
 
 namespace fraiseql {
@@ -125,9 +124,6 @@ struct AdminServerOptions {
   // What /metrics renders; nullptr: metrics::DefaultRegistry(). Borrowed; must outlive the server.
   const metrics::Registry* registry = nullptr;
   size_t threads = 4;
-
-  // From the config sections; kInvalidArgument when [metrics] listen is not host:port.
-  static Result<AdminServerOptions> FromConfig(const MetricsConfig& metrics, const SecurityConfig& security);
 };
 
 // Routes (exact paths unless noted):

@@ -209,11 +209,6 @@ size_t WriteCallback(char* data, size_t size, size_t count, void* user) {
 
 // ---- request set-up ----
 
-bool HasHeader(const HttpRequest& request, std::string_view name) {
-  return std::any_of(request.headers.begin(), request.headers.end(),
-                     [&](const HttpHeaderLine& header) { return EqualsIgnoreCase(header.name, name); });
-}
-
 long Millis(std::chrono::milliseconds duration) {
   // 0 means "no timeout" to curl; a request always has one.
   return static_cast<long>(std::max<std::chrono::milliseconds::rep>(1, duration.count()));
@@ -278,7 +273,7 @@ std::optional<std::string> ConfigureRequest(Transfer& transfer) {
   // Suppress what curl would add on its own: the request carries the caller's headers only. An
   // Expect: 100-continue would cost a round trip (or a one-second wait) on every large body.
   for (std::string_view name : {"Expect", "Accept", "Content-Type"}) {
-    if (!HasHeader(request, name) && !append(std::string(name) + ":")) {
+    if (!HasHeader(request.headers, name) && !append(std::string(name) + ":")) {
       return "out of memory building the request headers";
     }
   }
@@ -364,9 +359,9 @@ TransportFailure FailureOf(CURLcode code, bool status_line_seen) {
 }  // namespace
 
 struct CurlEngine::Impl {
-  Impl(CurlEngineOptions engine_options, UniqueFd epoll, UniqueFd wake, MultiHandle multi_handle)
+  Impl(CurlEngineOptions engine_options, Clock& engine_clock, UniqueFd epoll, UniqueFd wake, MultiHandle multi_handle)
       : options(std::move(engine_options)),
-        clock(options.clock != nullptr ? options.clock : &system_clock),
+        clock(engine_clock),
         epoll_fd(std::move(epoll)),
         wake_fd(std::move(wake)),
         multi(std::move(multi_handle)) {}
@@ -551,7 +546,7 @@ struct CurlEngine::Impl {
 
   HttpResult Outcome(Transfer& transfer, CURLcode code) {
     HttpResult result;
-    result.elapsed = clock->SteadyNow() - transfer.started;
+    result.elapsed = clock.SteadyNow() - transfer.started;
     CURL* easy = transfer.easy.get();
     char* ip = nullptr;
     if (curl_easy_getinfo(easy, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != nullptr) result.remote_address = ip;
@@ -579,7 +574,7 @@ struct CurlEngine::Impl {
     HttpResult result;
     result.failure = failure;
     result.error = std::move(error);
-    result.elapsed = clock->SteadyNow() - transfer->started;
+    result.elapsed = clock.SteadyNow() - transfer->started;
     Finish(std::move(transfer), std::move(result));
   }
 
@@ -628,8 +623,7 @@ struct CurlEngine::Impl {
   }
 
   CurlEngineOptions options;
-  SystemClock system_clock;
-  Clock* clock;
+  Clock& clock;
   // Declared before `multi`, so they outlive it.
   UniqueFd epoll_fd;
   UniqueFd wake_fd;  // an eventfd in the epoll set: Send() and the destructor write it
@@ -657,7 +651,7 @@ struct CurlEngine::Impl {
 
 CurlEngine::CurlEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<CurlEngine>> CurlEngine::Create(CurlEngineOptions options) {
+Result<std::unique_ptr<CurlEngine>> CurlEngine::Create(CurlEngineOptions options, Clock& clock) {
   // curl_global_init is not thread-safe and must run before any other curl call.
   static std::once_flag global_init_once;
   static CURLcode global_init_result = CURLE_OK;
@@ -689,7 +683,7 @@ Result<std::unique_ptr<CurlEngine>> CurlEngine::Create(CurlEngineOptions options
     return Error::Internal(std::string("epoll_ctl: ") + std::strerror(errno));
   }
 
-  auto impl = std::make_unique<Impl>(std::move(options), std::move(epoll), std::move(wake), std::move(multi));
+  auto impl = std::make_unique<Impl>(std::move(options), clock, std::move(epoll), std::move(wake), std::move(multi));
   Impl* engine = impl.get();
   CURLM* multi_handle = impl->multi.get();
   set(curl_multi_setopt(multi_handle, CURLMOPT_SOCKETFUNCTION, &Impl::SocketCallback));
@@ -722,7 +716,7 @@ void CurlEngine::Send(HttpRequest request, Callback on_done) {
   auto transfer = std::make_unique<Transfer>();
   transfer->request = std::move(request);
   transfer->on_done = std::move(on_done);
-  transfer->started = impl_->clock->SteadyNow();
+  transfer->started = impl_->clock.SteadyNow();
   impl_->Submit(std::move(transfer));
 }
 

@@ -42,14 +42,13 @@ struct CurlEngineOptions {
   // Connections in all (CURLMOPT_MAX_TOTAL_CONNECTIONS); also the size of the idle-connection
   // cache. Kept under the usual 1024 open-files limit, which the rest of the daemon shares.
   uint32_t max_total_connections = 512;
-  // Measures HttpResult::elapsed. Borrowed: must outlive the engine. Null: the system clock.
-  Clock* clock = nullptr;
 };
 
 class CurlEngine final : public HttpClient {
  public:
-  // Starts the engine thread. kInternal when libcurl cannot be initialised.
-  static Result<std::unique_ptr<CurlEngine>> Create(CurlEngineOptions options = {});
+  // Starts the engine thread. `clock` measures HttpResult::elapsed (curl's own timeouts run on
+  // real time); borrowed, must outlive the engine. kInternal when libcurl cannot be initialised.
+  static Result<std::unique_ptr<CurlEngine>> Create(CurlEngineOptions options, Clock& clock);
 
   // REQUIRES: not called from one of this engine's callbacks (it joins the engine thread).
   ~CurlEngine() override;

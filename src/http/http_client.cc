@@ -18,11 +18,15 @@ std::string_view TransportFailureName(TransportFailure failure) {
   return "unknown";
 }
 
-std::optional<std::string_view> HttpResponse::Header(std::string_view name) const {
+std::optional<std::string_view> FindHeader(std::span<const HttpHeaderLine> headers, std::string_view name) {
   for (const HttpHeaderLine& header : headers) {
     if (EqualsIgnoreCase(header.name, name)) return std::string_view(header.value);
   }
   return std::nullopt;
+}
+
+std::optional<std::string_view> HttpResponse::Header(std::string_view name) const {
+  return FindHeader(headers, name);
 }
 
 }  // namespace fraiseql

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/signing.h"  // HttpHeaderLine
+#include "http/header.h"
 
 namespace fraiseql {
 

@@ -27,14 +27,6 @@ bool IsBase64Char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
-// Equal lengths and equal bytes, without an early exit on the first difference, so a forger
-// cannot learn a signature byte by byte from response times. The length is not secret.
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  if (a.empty()) return true;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 std::vector<std::string_view> Split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
   size_t start = 0;
@@ -79,6 +71,12 @@ bool IsDecimal(std::string_view text) {
 }
 
 }  // namespace
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  if (a.empty()) return true;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
   // OpenSSL may reject a null key pointer even with length 0; point at a real byte instead.
@@ -156,8 +154,8 @@ Result<std::string> StandardWebhooksKey(const Secret& secret) {
 
 Result<std::vector<HttpHeaderLine>> SignWebhook(std::string_view delivery_id, int64_t unix_seconds,
                                                 std::string_view body, std::span<const Secret> secrets,
-                                                WebhookAction::SignatureScheme scheme) {
-  using Scheme = WebhookAction::SignatureScheme;
+                                                SigningScheme scheme) {
+  using Scheme = SigningScheme;
   if (!IsValidDeliveryId(delivery_id)) {
     return Error::InvalidArgument("webhook delivery id must be non-empty, without '.', spaces or control characters");
   }

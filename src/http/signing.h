@@ -13,17 +13,9 @@
 
 #include "common/result.h"
 #include "common/secret.h"
-#include "config/config.h"
+#include "http/header.h"
 
 namespace fraiseql {
-
-// One request header, in the order it is to be sent.
-struct HttpHeaderLine {
-  std::string name;
-  std::string value;
-
-  friend bool operator==(const HttpHeaderLine&, const HttpHeaderLine&) = default;
-};
 
 inline constexpr std::string_view kWebhookIdHeader = "webhook-id";
 inline constexpr std::string_view kWebhookTimestampHeader = "webhook-timestamp";
@@ -45,6 +37,10 @@ std::string Base64Encode(std::string_view bytes);
 // the text, and whitespace is not skipped. nullopt when `text` is not such base64.
 std::optional<std::string> Base64Decode(std::string_view text);
 
+// Equal lengths and equal bytes, without an early exit on the first difference, so a forger
+// cannot learn a secret byte by byte from response times. The length is not secret.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
 // Lowercase hex of `bytes`, two characters per byte.
 std::string HexLower(std::string_view bytes);
 
@@ -56,6 +52,10 @@ std::string HexLower(std::string_view bytes);
 Result<std::string> StandardWebhooksKey(const Secret& secret);
 
 // ---- Signing ----
+
+// Which signature headers a webhook carries (config's WebhookAction::SignatureScheme, mapped by
+// the webhook action; http/ does not read the config).
+enum class SigningScheme { kStandard, kFraiseql, kBoth };
 
 // The headers that go with one delivery attempt, in this order:
 //   webhook-id: <delivery_id>              (always; the same on every retry)
@@ -74,7 +74,7 @@ Result<std::string> StandardWebhooksKey(const Secret& secret);
 //   - a "whsec_" secret that is not valid base64, when the Standard scheme is in use.
 Result<std::vector<HttpHeaderLine>> SignWebhook(std::string_view delivery_id, int64_t unix_seconds,
                                                 std::string_view body, std::span<const Secret> secrets,
-                                                WebhookAction::SignatureScheme scheme);
+                                                SigningScheme scheme);
 
 // ---- Verification (receiver side) ----
 

@@ -8,7 +8,7 @@
 #include "common/log.h"
 #include "condition/condition.h"
 #include "db/sqlstate.h"
-#include "dlq/dead_letter_record.h"
+#include "dlq/postgres_dead_letter_store.h"
 #include "event/entity_event.h"
 #include "metrics/families.h"
 #include "queue/job_rows.h"
@@ -22,7 +22,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 // The rows of one read, prepared for the batch transaction.
 struct PreparedBatch {
   std::vector<NewJob> jobs;
-  std::vector<DeadLetterRecord> dead_letters;
+  std::vector<DeadLetter> dead_letters;
   ChangeLogPosition last;
   size_t rows = 0;
 };
@@ -297,7 +297,7 @@ class Listener::Loop {
     for (ChangeLogEntry& entry : entries) {
       const int64_t pk = entry.position.pk;
       if (!entry.row) {
-        DeadLetterRecord record = RowDeadLetter(pk, entry.row.error());
+        DeadLetter record = RowDeadLetter(pk, entry.row.error());
         record.row_data = std::move(entry.raw);
         if (record.row_data->contains("object_type") && (*record.row_data)["object_type"].is_string()) {
           record.entity_type = (*record.row_data)["object_type"].get<std::string>();
@@ -307,47 +307,39 @@ class Listener::Loop {
       }
       Result<EntityEvent> converted = FromChangeLogRow(*entry.row, owner_.clock_);
       if (!converted) {
-        DeadLetterRecord record = RowDeadLetter(pk, converted.error());
+        DeadLetter record = RowDeadLetter(pk, converted.error());
         record.row_data = ChangeLogRowToJson(*entry.row, entry.position);
         record.entity_type = entry.row->object_type;
         batch.dead_letters.push_back(std::move(record));
         continue;
       }
       auto event = std::make_shared<const EntityEvent>(std::move(converted).value());
-      std::vector<const ObserverConfig*> selected;
-      for (const ObserverConfig* observer : owner_.index_.Match(event->event_type, event->entity_type)) {
-        if (!observer->condition) {
-          selected.push_back(observer);
-          continue;
-        }
-        Result<bool> matches = observer->condition->Evaluate(*event);
-        if (matches) {
-          if (*matches) selected.push_back(observer);
-          continue;
-        }
+      const EventMatch match = MatchEvent(owner_.index_, *event);
+      for (const EventMatch::ConditionError& failed : match.condition_errors) {
         // Guarantee 7: this (event, observer) is dead-lettered; other observers still run.
-        metrics::ConditionErrorsTotal().WithLabels({observer->name}).Increment();
+        const ObserverConfig& observer = *failed.observer;
+        metrics::ConditionErrorsTotal().WithLabels({observer.name}).Increment();
         condition_failures_.Increment();
-        DeadLetterRecord record;
+        DeadLetter record;
         record.listener_id = options_.listener_id;
         record.change_log_pk = pk;
         record.event = EventToJson(*event);
-        record.observer = observer->name;
+        record.observer = observer.name;
         record.entity_type = event->entity_type;
-        record.reason = "condition of observer '" + observer->name + "' failed: " + matches.error().message;
+        record.reason = "condition of observer '" + observer.name + "' failed: " + failed.error.message;
         batch.dead_letters.push_back(std::move(record));
       }
-      for (Delivery& delivery : DeliveriesFor(event, selected)) {
+      for (Delivery& delivery : DeliveriesFor(event, match.matched)) {
         batch.jobs.push_back(NewJob{std::move(delivery), pk});
       }
     }
     return batch;
   }
 
-  DeadLetterRecord RowDeadLetter(int64_t pk, const Error& error) {
+  DeadLetter RowDeadLetter(int64_t pk, const Error& error) {
     deserialization_failures_.Increment();
     invalid_rows_.Increment();
-    DeadLetterRecord record;
+    DeadLetter record;
     record.listener_id = options_.listener_id;
     record.change_log_pk = pk;
     record.reason = error.message;
@@ -399,7 +391,7 @@ class Listener::Loop {
       }
       FRAISEQL_RETURN_IF_ERROR(InsertJobs(tx, options_.listener_id, batch.jobs, claim));
     }
-    if (!batch.dead_letters.empty()) FRAISEQL_RETURN_IF_ERROR(InsertDeadLetters(tx, batch.dead_letters));
+    if (!batch.dead_letters.empty()) FRAISEQL_RETURN_IF_ERROR(PostgresDeadLetterStore::AddWith(tx, batch.dead_letters));
     bool swapped = false;
     FRAISEQL_ASSIGN_OR_RETURN(swapped, PostgresCheckpointStore::CompareAndSwapInTransaction(
                                            tx, options_.listener_id, lease_->epoch, position_,
@@ -455,7 +447,7 @@ class Listener::Loop {
     PreparedBatch alone;
     alone.rows = 1;
     alone.last = batch.last;
-    DeadLetterRecord record;
+    DeadLetter record;
     record.listener_id = options_.listener_id;
     record.change_log_pk = batch.last.pk;
     record.reason = "the job queue refused change-log row pk " + std::to_string(batch.last.pk) + ": " + error.message;

@@ -27,7 +27,7 @@
 #include "common/secret.h"
 #include "common/thread_annotations.h"
 #include "config/sections.h"
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 #include "listener/change_log_reader.h"
 #include "listener/lease.h"
 #include "listener/notify_wakeup.h"

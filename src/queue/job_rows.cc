@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "dlq/sql_text.h"
+#include "db/sql_text.h"
 #include "event/entity_event.h"
 
 namespace fraiseql {

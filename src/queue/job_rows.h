@@ -12,7 +12,7 @@
 
 #include "common/result.h"
 #include "db/connection.h"
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 
 namespace fraiseql {
 

@@ -37,7 +37,7 @@ std::string_view StateName(CircuitBreaker::State state) {
   return "unknown";
 }
 
-CircuitBreaker::CircuitBreaker(const CircuitBreakerSettings& settings, Clock* clock)
+CircuitBreaker::CircuitBreaker(const CircuitBreakerSettings& settings, Clock& clock)
     : settings_(Sanitize(settings)), clock_(clock) {
   MutexLock lock(&mu_);
   window_.resize(settings_.window_size);
@@ -57,7 +57,7 @@ bool CircuitBreaker::RatesExceeded(uint32_t calls, uint32_t failed, uint32_t slo
 
 std::optional<CircuitBreaker::Permit> CircuitBreaker::TryAcquirePermission() {
   if (!settings_.enabled) return Permit(0);
-  const auto now = clock_->SteadyNow();
+  const auto now = clock_.SteadyNow();
   MutexLock lock(&mu_);
   AdvanceLocked(now);
   switch (state_) {
@@ -78,7 +78,7 @@ std::optional<CircuitBreaker::Permit> CircuitBreaker::TryAcquirePermission() {
 
 void CircuitBreaker::OnResult(const Permit& permit, Outcome outcome, std::chrono::nanoseconds duration) {
   if (!settings_.enabled) return;
-  const auto now = clock_->SteadyNow();
+  const auto now = clock_.SteadyNow();
   MutexLock lock(&mu_);
   AdvanceLocked(now);
   // A result from before the last transition (including a HALF_OPEN trial that outlived
@@ -191,14 +191,14 @@ void CircuitBreaker::ClearWindowLocked() const {
 
 CircuitBreaker::State CircuitBreaker::state() const {
   if (!settings_.enabled) return State::kClosed;
-  const auto now = clock_->SteadyNow();
+  const auto now = clock_.SteadyNow();
   MutexLock lock(&mu_);
   AdvanceLocked(now);
   return state_;
 }
 
 steady_clock::time_point CircuitBreaker::next_probe_time() const {
-  const auto now = clock_->SteadyNow();
+  const auto now = clock_.SteadyNow();
   if (!settings_.enabled) return now;
   MutexLock lock(&mu_);
   AdvanceLocked(now);
@@ -220,7 +220,7 @@ steady_clock::time_point CircuitBreaker::next_probe_time() const {
 CircuitBreaker::Metrics CircuitBreaker::metrics() const {
   Metrics out;
   if (!settings_.enabled) return out;
-  const auto now = clock_->SteadyNow();
+  const auto now = clock_.SteadyNow();
   MutexLock lock(&mu_);
   AdvanceLocked(now);
   out.state = state_;

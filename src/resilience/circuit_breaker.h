@@ -76,7 +76,7 @@ class CircuitBreaker {
   // `clock` is borrowed and must outlive the breaker. Nonsensical settings are clamped rather
   // than rejected (config validation reports them): window_size and minimum_calls are at least 1,
   // permitted_calls_in_half_open at least 1, max_wait_in_open at least wait_in_open.
-  CircuitBreaker(const CircuitBreakerSettings& settings, Clock* clock);
+  CircuitBreaker(const CircuitBreakerSettings& settings, Clock& clock);
 
   CircuitBreaker(const CircuitBreaker&) = delete;
   CircuitBreaker& operator=(const CircuitBreaker&) = delete;
@@ -124,7 +124,7 @@ class CircuitBreaker {
   uint32_t MinimumCalls() const;
 
   const CircuitBreakerSettings settings_;
-  Clock* const clock_;
+  Clock& clock_;
 
   // Transitions are applied lazily from const readers too (state(), next_probe_time()), so the
   // mutable state is `mutable`: observing the breaker after its wait has elapsed moves it, exactly

@@ -67,7 +67,7 @@ class DatabaseActionTest : public ::testing::Test {
     config.type = ActionType::kDatabase;
     config.timeout = timeout;
     config.spec = spec;
-    ActionDependencies deps;
+    ActionDependencies deps(RealClock());
     deps.blocking = &pool_;
     deps.database_url = url_;
     auto action = MakeDatabaseAction(config, spec, deps);
@@ -225,7 +225,7 @@ TEST_F(DatabaseActionTest, ServerDownIsRetryable) {
   ActionConfig config;
   config.type = ActionType::kDatabase;
   config.spec = spec;
-  ActionDependencies deps;
+  ActionDependencies deps(RealClock());
   deps.blocking = &pool_;
   deps.database_url = Secret(url);
   auto action = MakeDatabaseAction(config, spec, deps);
@@ -258,7 +258,7 @@ TEST(MakeDatabaseActionTest, NeedsAUrlARunnerAndAValidName) {
   ActionConfig config;
   config.type = ActionType::kDatabase;
   config.spec = spec;
-  ActionDependencies deps;
+  ActionDependencies deps(RealClock());
   deps.blocking = &pool;
   auto no_url = MakeDatabaseAction(config, spec, deps);
   ASSERT_FALSE(no_url);

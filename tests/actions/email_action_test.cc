@@ -150,9 +150,8 @@ class EmailActionTest : public ::testing::Test {
     ActionConfig config;
     config.type = ActionType::kEmail;
     config.spec = spec;
-    ActionDependencies deps;
+    ActionDependencies deps(clock_);
     deps.blocking = &pool_;
-    deps.clock = &clock_;
     deps.email = &server_;
     auto action = MakeEmailAction(config, spec, deps);
     EXPECT_TRUE(action) << action.error().message;
@@ -362,7 +361,7 @@ TEST(MakeEmailActionTest, NeedsTheEmailSectionAndARunner) {
   ActionConfig config;
   config.type = ActionType::kEmail;
   config.spec = spec;
-  ActionDependencies deps;
+  ActionDependencies deps(RealClock());
   deps.blocking = &pool;
   auto no_email = MakeEmailAction(config, spec, deps);
   ASSERT_FALSE(no_email);

@@ -12,11 +12,12 @@
 
 #include "actions/action.h"
 #include "actions/http_action.h"
+#include "http/signing.h"
 #include "actions/slack_action.h"
 #include "actions/webhook_action.h"
 #include "common/log.h"
 #include "config/config.h"
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 #include "http/curl_engine.h"
 #include "testing/event_builder.h"
 #include "testing/http_receiver.h"
@@ -37,7 +38,7 @@ class HttpActionsTest : public ::testing::Test {
     Result<SsrfGuard> guard = SsrfGuard::Create(std::vector<std::string>{"127.0.0.0/8"});
     ASSERT_TRUE(guard.has_value());
     options.guard = std::move(*guard);
-    Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options));
+    Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options), clock_);
     ASSERT_TRUE(engine.has_value()) << engine.error().message;
     http_ = std::move(*engine);
   }
@@ -57,9 +58,8 @@ event_type = "*"
   }
 
   std::unique_ptr<Action> Make(const ActionConfig& config) {
-    ActionDependencies deps;
+    ActionDependencies deps(clock_);
     deps.http = http_.get();
-    deps.clock = &clock_;
     Result<std::unique_ptr<Action>> action = MakeAction(config, deps);
     EXPECT_TRUE(action.has_value()) << action.error().message;
     return action ? std::move(*action) : nullptr;
@@ -267,11 +267,10 @@ timeout_ms = 300
 
 TEST_F(HttpActionsTest, SsrfGuardRefusesLoopbackWithoutTheAllowList) {
   CurlEngineOptions options;  // public addresses only
-  Result<std::unique_ptr<CurlEngine>> strict = CurlEngine::Create(std::move(options));
+  Result<std::unique_ptr<CurlEngine>> strict = CurlEngine::Create(std::move(options), clock_);
   ASSERT_TRUE(strict.has_value());
-  ActionDependencies deps;
+  ActionDependencies deps(clock_);
   deps.http = strict->get();
-  deps.clock = &clock_;
   for (const std::string& url : {receiver_.url(), "http://localhost:" + std::to_string(receiver_.port()) + "/"}) {
     auto action = MakeAction(LoadAction(R"(
 [[observers.actions]]
@@ -354,7 +353,7 @@ TEST(UnsupportedActionTest, CacheIsRefusedWithAClearMessage) {
   ActionConfig config;
   config.type = ActionType::kCache;
   config.spec = CacheAction{};
-  Result<std::unique_ptr<Action>> action = MakeAction(config, ActionDependencies{});
+  Result<std::unique_ptr<Action>> action = MakeAction(config, ActionDependencies(RealClock()));
   ASSERT_FALSE(action.has_value());
   EXPECT_THAT(action.error().message, HasSubstr("not supported in this version"));
 }

@@ -27,6 +27,7 @@
 #include "testing/http_get.h"
 #include "testing/http_receiver.h"
 #include "testing/private_cluster.h"
+#include "testing/poll.h"
 #include "testing/scratch_database.h"
 
 namespace fraiseql {
@@ -37,15 +38,6 @@ using ::testing::HasSubstr;
 using testing::ChildProcess;
 using testing::HttpReceiver;
 using testing::ScriptedReply;
-
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
 
 std::string TempPath(const std::string& name) {
   return ::testing::TempDir() + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" + name;
@@ -217,7 +209,7 @@ TEST(DaemonTest, DeliversCommittedRowsAndStopsGracefully) {
   const std::string config = WriteConfig(DaemonConfig(url, "test", {receiver.url("/orders")}));
   auto daemon = StartDaemon(config);
   InsertOrders(url, 1, 200);
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << daemon->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << daemon->output();
   // Each delivery arrived once and carries the event it was made for.
   std::set<int> numbers;
   for (const testing::ReceivedRequest& request : receiver.requests()) {
@@ -228,11 +220,11 @@ TEST(DaemonTest, DeliversCommittedRowsAndStopsGracefully) {
 
   // What an operator watches: /metrics with the pipeline's families, /health and /ready.
   std::string address;
-  ASSERT_TRUE(Eventually([&] { return !(address = MetricsAddress(*daemon)).empty(); }, 10s)) << daemon->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return !(address = MetricsAddress(*daemon)).empty(); }, 10s)) << daemon->output();
   EXPECT_EQ(testing::HttpGet("http://" + address + "/health").status, 200);
   EXPECT_EQ(testing::HttpGet("http://" + address + "/ready").status, 200);
   std::string metrics;
-  ASSERT_TRUE(Eventually(
+  ASSERT_TRUE(testing::PollUntil(
       [&] {
         metrics = testing::HttpGet("http://" + address + "/metrics").body;
         return Sample(metrics, "fraiseql_observer_events_processed_total").value_or(0) >= 200;
@@ -277,12 +269,12 @@ TEST(DaemonTest, SurvivesSigkillAtThreeRandomMoments) {
   for (size_t round = 0; round < kill_at.size(); ++round) {
     auto daemon = StartDaemon(config, "daemon-" + std::to_string(round) + ".log");
     const size_t target = static_cast<size_t>(kill_at[round]);
-    ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() >= target; }, 120s)) << daemon->output();
+    ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() >= target; }, 120s)) << daemon->output();
     daemon->Signal(SIGKILL);
     EXPECT_EQ(daemon->Wait(30s), std::optional<int>(128 + SIGKILL));
   }
   auto last = StartDaemon(config, "daemon-last.log");
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == static_cast<size_t>(kEvents); }, 180s))
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == static_cast<size_t>(kEvents); }, 180s))
       << SeenBy(receiver).ids.size() << " of " << kEvents << "\n" << last->output();
   last->Signal(SIGTERM);
   EXPECT_EQ(last->Wait(30s), std::optional<int>(0)) << last->output();
@@ -313,10 +305,10 @@ TEST(DaemonTest, ReconnectsAfterPostgresRestartsWithoutLoss) {
   const std::string config = WriteConfig(DaemonConfig(cluster.url(), "test", {receiver.url()}));
   auto daemon = StartDaemon(config);
   InsertOrders(cluster.url(), 1, 500);
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() >= 100; }, 60s)) << daemon->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() >= 100; }, 60s)) << daemon->output();
   ASSERT_TRUE(cluster.Restart());
   InsertOrders(cluster.url(), 501, 500);
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 1000; }, 120s))
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 1000; }, 120s))
       << SeenBy(receiver).ids.size() << "\n" << daemon->output();
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
@@ -336,7 +328,7 @@ TEST(DaemonTest, GracefulShutdownWithDeliveriesInFlight) {
   const std::string config = WriteConfig(slow_target);
   InsertOrders(url, 1, 60);
   auto daemon = StartDaemon(config);
-  ASSERT_TRUE(Eventually([&] { return receiver.request_count() >= 4; }, 60s)) << daemon->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return receiver.request_count() >= 4; }, 60s)) << daemon->output();
   daemon->Signal(SIGTERM);
   ASSERT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
   // Nothing is left claimed by the stopped process, and nothing is lost: every event was
@@ -349,7 +341,7 @@ TEST(DaemonTest, GracefulShutdownWithDeliveriesInFlight) {
   // The next run delivers the rest.
   receiver.SetDefault(ScriptedReply::Status(200));
   auto next = StartDaemon(config, "daemon-next.log");
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 60; }, 60s)) << next->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 60; }, 60s)) << next->output();
   next->Signal(SIGTERM);
   EXPECT_EQ(next->Wait(30s), std::optional<int>(0));
 }
@@ -362,7 +354,7 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   HttpReceiver receiver;
   const std::string config = WriteConfig(DaemonConfig(url, "shared", {receiver.url()}));
   auto first = StartDaemon(config, "first.log");
-  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
+  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
       << first->output();
   const std::string first_holder = [&] {
     PgConnection conn = MustConnect(url);
@@ -370,13 +362,13 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   }();
   auto second = StartDaemon(config, "second.log");
   InsertOrders(url, 1, 100);
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 100; }, 60s));
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 100; }, 60s));
   EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_leases WHERE holder = '" + first_holder + "'"), 1);
 
   first->Signal(SIGTERM);
   ASSERT_EQ(first->Wait(30s), std::optional<int>(0)) << first->output();
   InsertOrders(url, 101, 100);
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << second->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << second->output();
   EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_leases WHERE holder <> '" + first_holder + "' AND epoch >= 2"), 1);
   EXPECT_EQ(SeenBy(receiver).requests, 200u) << Repeats(receiver) << first->output() << second->output();  // no event was read by both
   second->Signal(SIGTERM);
@@ -412,7 +404,7 @@ TEST(DaemonTest, ExhaustedRetriesAreDeadLetteredAndDlqRetryRerunsOnlyThatAction)
   const std::string config = WriteConfig(two_actions);
   auto daemon = StartDaemon(config);
   InsertOrders(url, 1, 1);
-  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_dead_letters") == 1; }, 60s))
+  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_dead_letters") == 1; }, 60s))
       << daemon->output();
   ASSERT_TRUE(good.WaitForRequests(1, 10s));
   EXPECT_EQ(good.request_count(), 1u);
@@ -433,7 +425,7 @@ TEST(DaemonTest, ExhaustedRetriesAreDeadLetteredAndDlqRetryRerunsOnlyThatAction)
   auto [retry_code, retry_output] = RunObserver({"dlq", "retry", id}, url);
   ASSERT_EQ(retry_code, std::optional<int>(0)) << retry_output;
   ASSERT_TRUE(failing.WaitForRequests(4, 60s)) << daemon->output();
-  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_jobs") == 0; }, 60s));
+  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_jobs") == 0; }, 60s));
   EXPECT_EQ(good.request_count(), 1u);  // the action that had succeeded did not run again
   EXPECT_EQ(failing.request_count(), 4u);
   EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_dead_letters"), 0);
@@ -461,8 +453,8 @@ INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id
   ('Order', 'INSERT', gen_random_uuid(), '{"n": 3, "tag": "x"}'),
   ('Order', 'MERGE', gen_random_uuid(), '{"n": 4}'),
   ('Order', 'INSERT', gen_random_uuid(), '{"n": 5}'))");
-  ASSERT_TRUE(Eventually([&] { return SeenBy(receiver).ids.size() == 2; }, 60s)) << daemon->output();
-  ASSERT_TRUE(Eventually([&] { return CountRows(url, "SELECT count(*) FROM observer_dead_letters") == 3; }, 60s))
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 2; }, 60s)) << daemon->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_dead_letters") == 3; }, 60s))
       << Rows(url, "SELECT change_log_pk, reason FROM observer_dead_letters") << daemon->output();
   Result<PgResult> reasons = conn.Execute("SELECT reason FROM observer_dead_letters ORDER BY change_log_pk");
   ASSERT_TRUE(reasons.has_value());

@@ -2,6 +2,7 @@
 // receivers on loopback, with faults injected by the receivers (503s, 400s, Retry-After, delays).
 #include "app/delivery_stack.h"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,10 +14,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "executor/memory_delivery_queue.h"
+#include "dlq/memory_dead_letter_store.h"
+#include "matcher/matcher.h"
 #include "metrics/families.h"
+#include "queue/memory_job_queue.h"
 #include "testing/event_builder.h"
 #include "testing/http_receiver.h"
+#include "testing/poll.h"
 
 namespace fraiseql {
 namespace {
@@ -45,7 +49,7 @@ class StackFixture {
       finished_.push_back({delivery, outcome});
     };
     Result<std::unique_ptr<DeliveryStack>> stack =
-        DeliveryStack::Create(config_, &queue_, &dead_letters_, &clock_, std::move(options));
+        DeliveryStack::Create(config_, queue_, RealClock(), std::move(options));
     EXPECT_TRUE(stack.has_value()) << stack.error().message;
     stack_ = std::move(*stack);
   }
@@ -65,19 +69,24 @@ class StackFixture {
   void Start() { stack_->Start(); }
 
   bool WaitIdle(std::chrono::seconds timeout = 30s) {
-    return queue_.WaitUntilIdle(std::chrono::steady_clock::now() + timeout);
+    return queue_.WaitUntilIdle(RealClock().SteadyNow() + timeout);
   }
   std::vector<Finished> finished() {
     std::lock_guard<std::mutex> lock(mu_);
     return finished_;
   }
-  MemoryDeadLetterSink& dead_letters() { return dead_letters_; }
+  // The dead letters stored so far, in arrival order.
+  std::vector<DeadLetter> dead_letters() {
+    std::vector<StoredDeadLetter> stored = dead_letters_.List({}).value();
+    std::vector<DeadLetter> letters;
+    for (StoredDeadLetter& one : stored) letters.push_back(std::move(one.letter));
+    return letters;
+  }
 
  private:
-  SystemClock clock_;
   Config config_;
-  MemoryDeliveryQueue queue_{&clock_};
-  MemoryDeadLetterSink dead_letters_;
+  MemoryDeadLetterStore dead_letters_{RealClock()};
+  MemoryJobQueue queue_{RealClock(), dead_letters_};
   std::mutex mu_;
   std::vector<Finished> finished_;
   std::unique_ptr<DeliveryStack> stack_;
@@ -116,19 +125,22 @@ TEST(DeliveryStackTest, ActionsOfOneEventRunConcurrently) {
   std::string actions;
   for (int i = 0; i < 5; ++i) {
     receivers.push_back(std::make_unique<HttpReceiver>());
-    ScriptedReply slow = ScriptedReply::Status(200);
-    slow.delay = 50ms;
-    receivers.back()->SetDefault(slow);
+    ScriptedReply held = ScriptedReply::Status(200);
+    held.wait_for_gate = true;
+    receivers.back()->SetDefault(held);
     actions += Webhook(*receivers.back());
   }
   StackFixture stack(Observer(actions));
   stack.Start();
-  const auto started = std::chrono::steady_clock::now();
   stack.Deliver();
+  // Every receiver holds its answer: all five requests can arrive only if they are in flight at
+  // once (one after another, the second would wait forever for the first's answer).
+  EXPECT_TRUE(testing::PollUntil([&] {
+    return std::all_of(receivers.begin(), receivers.end(), [](const auto& r) { return r->request_count() == 1; });
+  }));
+  EXPECT_TRUE(stack.finished().empty());
+  for (const auto& receiver : receivers) receiver->OpenGate();
   ASSERT_TRUE(stack.WaitIdle());
-  const auto elapsed = std::chrono::steady_clock::now() - started;
-  // Run one after another, five 50 ms answers take at least 250 ms; concurrently, about 50.
-  EXPECT_LT(elapsed, 250ms) << std::chrono::duration<double, std::milli>(elapsed).count() << " ms";
   for (const auto& receiver : receivers) EXPECT_EQ(receiver->request_count(), 1u);
   ASSERT_EQ(stack.finished().size(), 5u);
   for (const Finished& finished : stack.finished()) EXPECT_EQ(finished.outcome, FinalOutcome::kSuccess);
@@ -164,13 +176,13 @@ TEST(DeliveryStackTest, A400IsDeadLetteredAfterOneAttempt) {
   stack.Deliver();
   ASSERT_TRUE(stack.WaitIdle());
   EXPECT_EQ(receiver.request_count(), 1u);
-  const std::vector<DeadLetter> letters = stack.dead_letters().letters();
+  const std::vector<DeadLetter> letters = stack.dead_letters();
   ASSERT_EQ(letters.size(), 1u);
-  EXPECT_EQ(letters[0].action_type, ActionType::kWebhook);
+  EXPECT_EQ(letters[0].action_type, "webhook");
   EXPECT_THAT(letters[0].reason, HasSubstr("HTTP 400"));
-  ASSERT_EQ(letters[0].delivery.attempts.size(), 1u);
-  EXPECT_EQ(letters[0].delivery.attempts[0].status, 400);
-  EXPECT_GT(letters[0].delivery.attempts[0].duration.count(), 0);
+  ASSERT_EQ(letters[0].attempts.size(), 1u);
+  EXPECT_EQ(letters[0].attempts[0].status, 400);
+  EXPECT_GT(letters[0].attempts[0].duration.count(), 0);
 }
 
 TEST(DeliveryStackTest, ExhaustedRetriesAreDeadLetteredWithEveryAttempt) {
@@ -181,11 +193,11 @@ TEST(DeliveryStackTest, ExhaustedRetriesAreDeadLetteredWithEveryAttempt) {
   stack.Deliver();
   ASSERT_TRUE(stack.WaitIdle());
   EXPECT_EQ(receiver.request_count(), 3u);
-  const std::vector<DeadLetter> letters = stack.dead_letters().letters();
+  const std::vector<DeadLetter> letters = stack.dead_letters();
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_THAT(letters[0].reason, HasSubstr("gave up after 3 attempts"));
-  ASSERT_EQ(letters[0].delivery.attempts.size(), 3u);
-  for (const AttemptRecord& attempt : letters[0].delivery.attempts) EXPECT_EQ(attempt.status, 502);
+  ASSERT_EQ(letters[0].attempts.size(), 3u);
+  for (const AttemptRecord& attempt : letters[0].attempts) EXPECT_EQ(attempt.status, 502);
 }
 
 TEST(DeliveryStackTest, RetryAfterSetsTheNextAttempt) {
@@ -263,7 +275,7 @@ event_type = "*"
   stack.Deliver();
   ASSERT_TRUE(stack.WaitIdle());
   EXPECT_EQ(receiver.request_count(), 0u);
-  const std::vector<DeadLetter> letters = stack.dead_letters().letters();
+  const std::vector<DeadLetter> letters = stack.dead_letters();
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_THAT(letters[0].reason, HasSubstr("loopback"));
   EXPECT_THAT(letters[0].reason, HasSubstr("allow_private_targets"));
@@ -282,13 +294,11 @@ function_name = "app.on_order"
 )",
                                        "t.toml");
   ASSERT_TRUE(loaded.ok());
-  SystemClock clock;
-  MemoryDeliveryQueue queue(&clock);
-  MemoryDeadLetterSink dead_letters;
+  MemoryDeadLetterStore dead_letters(RealClock());
+  MemoryJobQueue queue(RealClock(), dead_letters);
   DeliveryStackOptions options;
   options.getenv = [](std::string_view) { return std::optional<std::string>(); };
-  Result<std::unique_ptr<DeliveryStack>> stack =
-      DeliveryStack::Create(*loaded.config, &queue, &dead_letters, &clock, options);
+  Result<std::unique_ptr<DeliveryStack>> stack = DeliveryStack::Create(*loaded.config, queue, RealClock(), options);
   ASSERT_FALSE(stack.has_value());
   EXPECT_THAT(stack.error().message, HasSubstr("observer 'mailer' action 0 (database)"));
 }

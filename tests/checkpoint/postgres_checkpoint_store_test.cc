@@ -7,32 +7,18 @@
 #include <gtest/gtest.h>
 
 #include "checkpoint_store_contract.h"
-#include "db/migrations.h"
-#include "testing/scratch_database.h"
+#include "testing/migrated_database.h"
 
 namespace fraiseql::testing {
 namespace {
-
-class MigratedDatabase {
- public:
-  MigratedDatabase() : db_("ckpt") {
-    PgConnection conn = db_.Connect();
-    Result<MigrationReport> report = ApplyMigrations(conn, MigrationMode::kApply);
-    if (!report) throw std::runtime_error("migrations failed: " + report.error().message);
-  }
-  const ScratchDatabase& db() const { return db_; }
-
- private:
-  ScratchDatabase db_;
-};
 
 class PostgresBackend final : public CheckpointBackend {
  public:
   CheckpointStore& store() override { return store_; }
 
  private:
-  MigratedDatabase database_;
-  PostgresCheckpointStore store_{database_.db().url()};
+  MigratedDatabase database_{"ckpt"};
+  PostgresCheckpointStore store_{database_.url()};
 };
 
 INSTANTIATE_TEST_SUITE_P(Postgres, CheckpointStoreContract,
@@ -54,11 +40,11 @@ void Exec(PgConnection& conn, std::string_view sql) {
 }
 
 TEST(PostgresCheckpointStore, InTransactionSwapCommitsAndRollsBackWithTheTransaction) {
-  MigratedDatabase database;
-  PostgresCheckpointStore store(database.db().url());
+  MigratedDatabase database{"ckpt"};
+  PostgresCheckpointStore store(database.url());
   ASSERT_TRUE(store.CompareAndSwap("l1", 0, {}, At(1, {10, 1})));
 
-  PgConnection tx = database.db().Connect();
+  PgConnection tx = database.Connect();
   Exec(tx, "BEGIN");
   Result<bool> swapped = PostgresCheckpointStore::CompareAndSwapInTransaction(tx, "l1", 1, {10, 1}, At(1, {20, 2}));
   ASSERT_TRUE(swapped) << swapped.error().message;
@@ -80,12 +66,12 @@ TEST(PostgresCheckpointStore, InTransactionSwapCommitsAndRollsBackWithTheTransac
 
 TEST(PostgresCheckpointStore, AStaleEpochIsFencedInsideATransactionToo) {
   // A paused leader (epoch 1) resumes inside its batch transaction after a failover to epoch 2.
-  MigratedDatabase database;
-  PostgresCheckpointStore store(database.db().url());
+  MigratedDatabase database{"ckpt"};
+  PostgresCheckpointStore store(database.url());
   ASSERT_TRUE(store.CompareAndSwap("l1", 0, {}, At(1, {10, 1})));
   ASSERT_TRUE(store.CompareAndSwap("l1", 1, {10, 1}, At(2, {10, 1})).value());
 
-  PgConnection old_leader = database.db().Connect();
+  PgConnection old_leader = database.Connect();
   Exec(old_leader, "BEGIN");
   Result<bool> stale = PostgresCheckpointStore::CompareAndSwapInTransaction(old_leader, "l1", 1, {10, 1},
                                                                             At(1, {30, 1}));
@@ -96,12 +82,12 @@ TEST(PostgresCheckpointStore, AStaleEpochIsFencedInsideATransactionToo) {
 }
 
 TEST(PostgresCheckpointStore, WritesTheTableColumnsOperatorsRead) {
-  MigratedDatabase database;
-  PostgresCheckpointStore store(database.db().url());
+  MigratedDatabase database{"ckpt"};
+  PostgresCheckpointStore store(database.url());
   Checkpoint checkpoint = At(3, {9'000'000'000ULL, 77});
   checkpoint.updated_by = "host:1:ab";
   ASSERT_TRUE(store.CompareAndSwap("l1", 0, {}, checkpoint));
-  PgConnection conn = database.db().Connect();
+  PgConnection conn = database.Connect();
   Result<PgResult> row = conn.Execute(
       "SELECT last_processed_txid::text, last_processed_id, lease_epoch, updated_by FROM observer_checkpoints "
       "WHERE listener_id = 'l1'");
@@ -114,10 +100,10 @@ TEST(PostgresCheckpointStore, WritesTheTableColumnsOperatorsRead) {
 }
 
 TEST(PostgresCheckpointStore, ReconnectsAfterItsBackendIsTerminated) {
-  MigratedDatabase database;
-  PostgresCheckpointStore store(database.db().url());
+  MigratedDatabase database{"ckpt"};
+  PostgresCheckpointStore store(database.url());
   ASSERT_TRUE(store.CompareAndSwap("l1", 0, {}, At(1, {10, 1})));
-  PgConnection admin = database.db().Connect();
+  PgConnection admin = database.Connect();
   Exec(admin,
        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
@@ -129,13 +115,13 @@ TEST(PostgresCheckpointStore, ReconnectsAfterItsBackendIsTerminated) {
 TEST(PostgresCheckpointStore, PreparesItsAdvanceAgainOnANewConnection) {
   // Ordinary advances run a statement prepared on the store's connection; a new connection
   // (after the old one died) has to prepare it again.
-  MigratedDatabase database;
-  PostgresCheckpointStore store(database.db().url());
+  MigratedDatabase database{"ckpt"};
+  PostgresCheckpointStore store(database.url());
   ASSERT_TRUE(store.CompareAndSwap("l1", 0, {}, At(1, {10, 1})).value());
   ASSERT_TRUE(store.CompareAndSwap("l1", 1, {10, 1}, At(1, {10, 2})).value());
   ASSERT_TRUE(store.CompareAndSwap("l1", 1, {10, 2}, At(1, {10, 3})).value());
   EXPECT_FALSE(store.CompareAndSwap("l1", 1, {10, 2}, At(1, {10, 4})).value());
-  PgConnection admin = database.db().Connect();
+  PgConnection admin = database.Connect();
   Exec(admin,
        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
        "WHERE datname = current_database() AND pid <> pg_backend_pid()");
@@ -156,11 +142,11 @@ TEST(PostgresCheckpointStore, AnUnreachableDatabaseIsUnavailable) {
 }
 
 TEST(PostgresCheckpointStore, AsynchronousCommitStillPersists) {
-  MigratedDatabase database;
-  PostgresCheckpointStore store(database.db().url(),
+  MigratedDatabase database{"ckpt"};
+  PostgresCheckpointStore store(database.url(),
                                 PostgresCheckpointStore::Options{std::chrono::milliseconds(5000), false});
   ASSERT_TRUE(store.CompareAndSwap("l1", 0, {}, At(1, {10, 1})));
-  PostgresCheckpointStore other(database.db().url());
+  PostgresCheckpointStore other(database.url());
   EXPECT_EQ(other.Load("l1").value()->position, (ChangeLogPosition{10, 1}));
 }
 

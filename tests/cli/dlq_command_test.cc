@@ -7,9 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "cli/cli.h"
-#include "dlq/dead_letter_record.h"
-#include "queue/migrated_database.h"
 #include "cli_test_util.h"
+#include "dlq/postgres_dead_letter_store.h"
+#include "testing/delivery_builder.h"
+#include "testing/migrated_database.h"
 
 namespace fraiseql {
 namespace {
@@ -28,9 +29,9 @@ using testing::RunCli;
 class DlqCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::vector<DeadLetterRecord> records;
+    std::vector<DeadLetter> records;
     for (const Delivery* delivery : {&order_, &user_}) {
-      DeadLetterRecord record;
+      DeadLetter record;
       record.delivery_id = delivery->id;
       record.listener_id = "default";
       record.event = EventToJson(*delivery->event);
@@ -42,17 +43,15 @@ class DlqCommandTest : public ::testing::Test {
       record.reason = "HTTP 404 Not Found";
       records.push_back(record);
     }
-    DeadLetterRecord failure;
+    DeadLetter failure;
     failure.listener_id = "default";
     failure.change_log_pk = 99;
     failure.row_data = nlohmann::json{{"pk_entity_change_log", 99}};
     failure.reason = "row 99: unknown modification_type 'MERGE'";
     records.push_back(failure);
     PgConnection conn = db_.Connect();
-    ASSERT_TRUE(conn.Execute("BEGIN"));
-    Result<void> inserted = InsertDeadLetters(conn, records);
+    Result<void> inserted = PostgresDeadLetterStore(&conn).Add(records);
     ASSERT_TRUE(inserted) << inserted.error().message;
-    ASSERT_TRUE(conn.Execute("COMMIT"));
     db_.Execute("UPDATE observer_dead_letters SET created_at = now() - interval '1 day' WHERE id = 2");
   }
 

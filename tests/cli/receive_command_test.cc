@@ -34,7 +34,7 @@ namespace {
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using Scheme = WebhookAction::SignatureScheme;
+using Scheme = SigningScheme;
 
 constexpr std::string_view kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr std::string_view kOtherSecret = "rotated-secret-2bd1";
@@ -141,7 +141,7 @@ class Receiver {
  public:
   explicit Receiver(ReceiveOptions options, ReceiveEnvironment environment = {})
       : options_(std::move(options)), clock_(std::chrono::system_clock::time_point(std::chrono::seconds(kNow))) {
-    if (environment.clock == nullptr) environment.clock = &clock_;
+    environment.clock = &clock_;
     thread_ = std::thread([this, environment] { exit_code_ = RunReceive(options_, out_, err_, stop_.get_token(), environment); });
     if (std::optional<std::string> port = out_buffer_.WaitForListeningPort()) port_ = std::stoi(*port);
   }

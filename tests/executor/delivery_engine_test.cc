@@ -1,6 +1,7 @@
 // The delivery engine's logic (retries, dead letters, failure policies, caps, breaker parking,
-// shutdown) driven by scripted actions: pure logic, no I/O. The same behaviours against real
-// HTTP servers are in delivery_engine_http_test.cc.
+// shutdown) driven by scripted actions on a FakeClock: pure logic, no I/O, no real waiting (time
+// moves only when a test advances it). The same behaviours against real HTTP servers are in
+// tests/app/delivery_stack_test.cc.
 #include "executor/delivery_engine.h"
 
 #include <atomic>
@@ -19,15 +20,20 @@
 
 #include "common/log.h"
 #include "config/config.h"
-#include "executor/memory_delivery_queue.h"
+#include "dlq/memory_dead_letter_store.h"
+#include "matcher/matcher.h"
 #include "metrics/families.h"
+#include "queue/memory_job_queue.h"
+#include "testing/delivery_builder.h"
 #include "testing/event_builder.h"
+#include "testing/poll.h"
 
 namespace fraiseql {
 namespace {
 
 using namespace std::chrono_literals;
 using ::testing::HasSubstr;
+using testing::PollUntil;
 
 // An action whose outcomes are scripted per call, and which can hold calls open until the test
 // releases them (to observe concurrency without timing).
@@ -130,17 +136,8 @@ DeliveryOutcome Permanent(std::string message = "HTTP 400 Bad Request (permanent
   return PermanentOutcome("http_4xx", std::move(message));
 }
 
-// Polls `condition` until it holds or `timeout` passes.
-bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(1ms);
-  }
-  return condition();
-}
-
-std::string ObserverToml(const std::string& on_failure = "dlq", int max_attempts = 3, int actions = 1) {
+std::string ObserverToml(const std::string& on_failure = "dlq", int max_attempts = 3, int actions = 1,
+                         int delay_ms = 1) {
   std::string text = R"(
 [[observers]]
 name = "orders"
@@ -150,9 +147,10 @@ on_failure = ")" + on_failure + R"("
 
 [observers.retry]
 max_attempts = )" + std::to_string(max_attempts) + R"(
-initial_delay_ms = 1
-max_delay_ms = 5
+initial_delay_ms = )" + std::to_string(delay_ms) + R"(
+max_delay_ms = )" + std::to_string(std::max(5, delay_ms)) + R"(
 backoff_strategy = "fixed"
+jitter = false
 )";
   for (int i = 0; i < actions; ++i) {
     text += R"(
@@ -191,15 +189,36 @@ class EngineFixture {
       std::lock_guard<std::mutex> lock(mu_);
       finished_.push_back({delivery, outcome});
     };
-    engine_ = std::make_unique<DeliveryEngine>(table_.get(), &queue_, &dead_letters_, &clock_, options);
+    engine_ = std::make_unique<DeliveryEngine>(*table_, queue_, clock_, options);
   }
 
-  ~EngineFixture() { engine_->Stop(5s); }
+  ~EngineFixture() { StopEngine(5s); }
 
   ScriptedAction& action(size_t i = 0) { return *actions_.at(i); }
-  MemoryDeliveryQueue& queue() { return queue_; }
-  MemoryDeadLetterSink& dead_letters() { return dead_letters_; }
+  MemoryJobQueue& queue() { return queue_; }
   DeliveryEngine& engine() { return *engine_; }
+  FakeClock& clock() { return clock_; }
+
+  // The dead letters stored so far, in arrival order.
+  std::vector<DeadLetter> dead_letters() {
+    std::vector<StoredDeadLetter> stored = dead_letters_.List({}).value();
+    std::vector<DeadLetter> letters;
+    for (StoredDeadLetter& one : stored) letters.push_back(std::move(one.letter));
+    return letters;
+  }
+
+  // Stop's wait for running attempts is on the clock: a helper thread moves it while Stop waits.
+  size_t StopEngine(std::chrono::milliseconds timeout) {
+    std::atomic<bool> stopped{false};
+    std::jthread mover([&] {
+      while (!stopped) {
+        if (clock_.AwaitWaiters(1, 5ms)) clock_.Advance(1ms);
+      }
+    });
+    const size_t abandoned = engine_->Stop(timeout);
+    stopped = true;
+    return abandoned;
+  }
 
   // `count` events of one Order each, one delivery per action.
   void PushEvents(int count) {
@@ -214,7 +233,15 @@ class EngineFixture {
     }
   }
 
-  bool WaitIdle() { return queue_.WaitUntilIdle(std::chrono::steady_clock::now() + 20s); }
+  // Runs the engine to the end: whenever it waits for time (a retry's backoff, a breaker's
+  // probe, the claim interval), moves the clock on by `step`, until every delivery is finished.
+  bool RunUntilIdle(std::chrono::milliseconds step = 1ms) {
+    return PollUntil([&] {
+      if (queue_.outstanding() == 0) return true;
+      if (clock_.AwaitWaiters(1, 1ms)) clock_.Advance(step);
+      return false;
+    });
+  }
 
   std::vector<FinishedRecord> finished() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -223,11 +250,11 @@ class EngineFixture {
 
  private:
   Config config_;
-  SystemClock clock_;
+  FakeClock clock_;
   std::vector<ScriptedAction*> actions_;
   std::unique_ptr<ActionTable> table_;
-  MemoryDeliveryQueue queue_{&clock_};
-  MemoryDeadLetterSink dead_letters_;
+  MemoryDeadLetterStore dead_letters_{clock_};
+  MemoryJobQueue queue_{clock_, dead_letters_};
   std::mutex mu_;
   std::vector<FinishedRecord> finished_;
   std::unique_ptr<DeliveryEngine> engine_;
@@ -237,7 +264,7 @@ TEST(DeliveryEngineTest, DeliversEveryDeliveryOnceOnSuccess) {
   EngineFixture fixture(ObserverToml("dlq", 3, 2));
   fixture.PushEvents(10);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   EXPECT_EQ(fixture.action(0).calls().size(), 10u);
   EXPECT_EQ(fixture.action(1).calls().size(), 10u);
   ASSERT_EQ(fixture.finished().size(), 20u);
@@ -247,7 +274,7 @@ TEST(DeliveryEngineTest, DeliversEveryDeliveryOnceOnSuccess) {
     EXPECT_EQ(record.delivery.attempts[0].outcome, DeliveryOutcomeKind::kSuccess);
     EXPECT_TRUE(record.delivery.attempts[0].error.empty());
   }
-  EXPECT_TRUE(fixture.dead_letters().letters().empty());
+  EXPECT_TRUE(fixture.dead_letters().empty());
 }
 
 TEST(DeliveryEngineTest, RetriesRetryableFailuresUntilSuccess) {
@@ -255,7 +282,7 @@ TEST(DeliveryEngineTest, RetriesRetryableFailuresUntilSuccess) {
   fixture.action().Script({Retryable(), Retryable(), ScriptedAction::Success()});
   fixture.PushEvents(1);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   const std::vector<std::string> calls = fixture.action().calls();
   ASSERT_EQ(calls.size(), 3u);
   // The same delivery id every time, with the attempt number counting up.
@@ -266,20 +293,38 @@ TEST(DeliveryEngineTest, RetriesRetryableFailuresUntilSuccess) {
   EXPECT_EQ(fixture.finished()[0].delivery.attempts.size(), 3u);
 }
 
-TEST(DeliveryEngineTest, ExhaustedRetriesGoToTheDeadLetterSinkWithEveryAttempt) {
+TEST(DeliveryEngineTest, ARetryWaitsExactlyItsBackoffOnTheClock) {
+  EngineFixture fixture(ObserverToml("dlq", 3, 1, /*delay_ms=*/1000));
+  fixture.action().Script({Retryable()});
+  fixture.PushEvents(1);
+  fixture.engine().Start();
+  ASSERT_TRUE(PollUntil([&] { return fixture.action().calls().size() == 1; }));
+  ASSERT_TRUE(fixture.clock().AwaitWaiters(1));
+  fixture.clock().Advance(999ms);
+  ASSERT_TRUE(fixture.clock().AwaitWaiters(1));  // waiting again, for the retry's due time
+  EXPECT_EQ(fixture.action().calls().size(), 1u);
+  fixture.clock().Advance(1ms);
+  ASSERT_TRUE(PollUntil([&] { return fixture.action().calls().size() == 2; }));
+  ASSERT_TRUE(PollUntil([&] { return fixture.queue().outstanding() == 0; }));
+  EXPECT_EQ(fixture.finished()[0].outcome, FinalOutcome::kSuccess);
+  EXPECT_EQ(fixture.finished()[0].delivery.attempts[1].started_at - fixture.finished()[0].delivery.attempts[0].started_at,
+            1000ms);
+}
+
+TEST(DeliveryEngineTest, ExhaustedRetriesAreDeadLetteredWithEveryAttempt) {
   EngineFixture fixture(ObserverToml("dlq", 3));
   fixture.action().SetDefault(Retryable());
   fixture.PushEvents(1);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   EXPECT_EQ(fixture.action().calls().size(), 3u);
-  const std::vector<DeadLetter> letters = fixture.dead_letters().letters();
+  const std::vector<DeadLetter> letters = fixture.dead_letters();
   ASSERT_EQ(letters.size(), 1u);
-  EXPECT_EQ(letters[0].action_type, ActionType::kLog);
+  EXPECT_EQ(letters[0].action_type, "log");
   EXPECT_THAT(letters[0].reason, HasSubstr("gave up after 3 attempts"));
   EXPECT_THAT(letters[0].reason, HasSubstr("HTTP 503"));
-  ASSERT_EQ(letters[0].delivery.attempts.size(), 3u);
-  for (const AttemptRecord& attempt : letters[0].delivery.attempts) {
+  ASSERT_EQ(letters[0].attempts.size(), 3u);
+  for (const AttemptRecord& attempt : letters[0].attempts) {
     EXPECT_EQ(attempt.outcome, DeliveryOutcomeKind::kRetryable);
     EXPECT_THAT(attempt.error, HasSubstr("503"));
   }
@@ -291,12 +336,12 @@ TEST(DeliveryEngineTest, PermanentFailureIsDeadLetteredAfterOneAttempt) {
   fixture.action().SetDefault(Permanent());
   fixture.PushEvents(1);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   EXPECT_EQ(fixture.action().calls().size(), 1u);
-  const std::vector<DeadLetter> letters = fixture.dead_letters().letters();
+  const std::vector<DeadLetter> letters = fixture.dead_letters();
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].reason, "HTTP 400 Bad Request (permanent)");
-  EXPECT_EQ(letters[0].delivery.attempts.size(), 1u);
+  EXPECT_EQ(letters[0].attempts.size(), 1u);
 }
 
 TEST(DeliveryEngineTest, OnFailureLogWritesAWarningInsteadOfADeadLetter) {
@@ -305,8 +350,8 @@ TEST(DeliveryEngineTest, OnFailureLogWritesAWarningInsteadOfADeadLetter) {
   fixture.action().SetDefault(Retryable());
   fixture.PushEvents(1);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
-  EXPECT_TRUE(fixture.dead_letters().letters().empty());
+  ASSERT_TRUE(fixture.RunUntilIdle());
+  EXPECT_TRUE(fixture.dead_letters().empty());
   EXPECT_EQ(fixture.finished()[0].outcome, FinalOutcome::kRetryable);
   bool found = false;
   for (const log::Line& line : capture.lines()) {
@@ -327,8 +372,8 @@ TEST(DeliveryEngineTest, OnFailureAlertWritesAnErrorLineWithTheAlertMarker) {
   fixture.action().SetDefault(Permanent());
   fixture.PushEvents(1);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
-  EXPECT_TRUE(fixture.dead_letters().letters().empty());
+  ASSERT_TRUE(fixture.RunUntilIdle());
+  EXPECT_TRUE(fixture.dead_letters().empty());
   EXPECT_EQ(fixture.finished()[0].outcome, FinalOutcome::kPermanent);
   bool found = false;
   for (const log::Line& line : capture.lines()) {
@@ -348,13 +393,13 @@ TEST(DeliveryEngineTest, NeverRunsMoreThanTheGlobalCap) {
   fixture.action().Hold(true);
   fixture.PushEvents(10);
   fixture.engine().Start();
-  ASSERT_TRUE(Eventually([&] { return fixture.action().held_count() == 4; }));
+  ASSERT_TRUE(PollUntil([&] { return fixture.action().held_count() == 4; }));
   // The cap holds: nothing more is claimed while four are in flight.
   EXPECT_EQ(fixture.queue().outstanding(), 10u);
   EXPECT_EQ(fixture.engine().in_flight(), 4u);
   fixture.action().Hold(false);
   fixture.action().ReleaseAll();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   EXPECT_EQ(fixture.action().calls().size(), 10u);
   EXPECT_EQ(fixture.action().max_running(), 4);
 }
@@ -367,11 +412,11 @@ TEST(DeliveryEngineTest, NeverRunsMoreThanThePerTargetCap) {
   fixture.action().Hold(true);
   fixture.PushEvents(6);
   fixture.engine().Start();
-  ASSERT_TRUE(Eventually([&] { return fixture.action().held_count() == 2; }));
+  ASSERT_TRUE(PollUntil([&] { return fixture.action().held_count() == 2; }));
   EXPECT_EQ(fixture.engine().in_flight(), 2u);
   fixture.action().Hold(false);
   fixture.action().ReleaseAll();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   EXPECT_EQ(fixture.action().calls().size(), 6u);
   EXPECT_EQ(fixture.action().max_running(), 2);
 }
@@ -388,7 +433,7 @@ TEST(DeliveryEngineTest, OpenBreakerParksDeliveriesWithoutSpendingAttempts) {
   fixture.action().Script({Retryable(), Retryable(), Retryable(), Retryable()});
   fixture.PushEvents(20);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   const std::vector<FinishedRecord> finished = fixture.finished();
   ASSERT_EQ(finished.size(), 20u);
   size_t total_attempts = 0;
@@ -400,7 +445,7 @@ TEST(DeliveryEngineTest, OpenBreakerParksDeliveriesWithoutSpendingAttempts) {
   // attempted, so no delivery spent an attempt on being parked.
   EXPECT_EQ(total_attempts, 24u);
   EXPECT_EQ(fixture.action().calls().size(), 24u);
-  EXPECT_TRUE(fixture.dead_letters().letters().empty());
+  EXPECT_TRUE(fixture.dead_letters().empty());
 }
 
 TEST(DeliveryEngineTest, StopGivesUnstartedDeliveriesBackAndWaitsForRunningOnes) {
@@ -411,13 +456,13 @@ TEST(DeliveryEngineTest, StopGivesUnstartedDeliveriesBackAndWaitsForRunningOnes)
   fixture.action().Hold(true);
   fixture.PushEvents(8);
   fixture.engine().Start();
-  ASSERT_TRUE(Eventually([&] { return fixture.action().held_count() == 2; }));
+  ASSERT_TRUE(PollUntil([&] { return fixture.action().held_count() == 2; }));
   std::thread releaser([&] {
     // Completes the running attempts once Stop has given the unstarted ones back.
-    Eventually([&] { return fixture.queue().waiting() == 6; });
+    PollUntil([&] { return fixture.queue().waiting() == 6; });
     fixture.action().ReleaseAll();
   });
-  const size_t abandoned = fixture.engine().Stop(10s);
+  const size_t abandoned = fixture.StopEngine(10s);
   releaser.join();
   EXPECT_EQ(abandoned, 0u);
   EXPECT_EQ(fixture.finished().size(), 2u);
@@ -429,13 +474,11 @@ TEST(DeliveryEngineTest, StopGivesUnstartedDeliveriesBackAndWaitsForRunningOnes)
 TEST(DeliveryEngineTest, DeliveryForAnUnknownObserverIsDeadLetteredWithAReason) {
   EngineFixture fixture(ObserverToml());
   Delivery orphan;
-  orphan.id = MakeDeliveryId("00000000-0000-4000-8000-000000000001", "removed", 0);
-  orphan.event = std::make_shared<EntityEvent>(testing::MakeOrderUpdate({}, nullptr));
-  orphan.observer = "removed";
+  orphan = testing::NewDelivery(testing::NewEvent("Order", 1), "removed");
   fixture.queue().Push({orphan});
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
-  const std::vector<DeadLetter> letters = fixture.dead_letters().letters();
+  ASSERT_TRUE(fixture.RunUntilIdle());
+  const std::vector<DeadLetter> letters = fixture.dead_letters();
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_THAT(letters[0].reason, HasSubstr("observer 'removed' has no enabled action 0"));
 }
@@ -449,7 +492,7 @@ TEST(DeliveryEngineTest, UpdatesAttemptAndErrorMetrics) {
   fixture.action().Script({Retryable()});
   fixture.PushEvents(1);
   fixture.engine().Start();
-  ASSERT_TRUE(fixture.WaitIdle());
+  ASSERT_TRUE(fixture.RunUntilIdle());
   EXPECT_EQ(metrics::DeliveryAttemptsTotal().WithLabels({"log", "success"}).Value(), before_success + 1);
   EXPECT_EQ(metrics::ActionErrorsTotal().WithLabels({"log", "http_5xx"}).Value(), before_errors + 1);
   EXPECT_EQ(metrics::DeliveriesInFlight().Get().Value(), before_in_flight);

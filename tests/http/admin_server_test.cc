@@ -373,18 +373,6 @@ TEST(ParseListenAddressTest, RejectsWhatCannotBeBound) {
   }
 }
 
-TEST(AdminServerOptionsTest, FromConfig) {
-  MetricsConfig metrics;
-  SecurityConfig security;
-  security.admin_token = Secret("t");
-  Result<AdminServerOptions> options = AdminServerOptions::FromConfig(metrics, security);
-  ASSERT_TRUE(options.has_value());
-  EXPECT_EQ(options->address, (ListenAddress{"127.0.0.1", 9464}));
-  EXPECT_EQ(options->admin_token, Secret("t"));
-  metrics.listen = "nowhere";
-  EXPECT_FALSE(AdminServerOptions::FromConfig(metrics, security).has_value());
-}
-
 TEST(HttpServerTest, HandlerSeesMethodPathQueryHeadersAndBody) {
   std::optional<ServerRequest> seen;
   HttpServer server({}, [&seen](const ServerRequest& request) {

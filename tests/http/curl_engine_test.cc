@@ -48,7 +48,7 @@ std::unique_ptr<CurlEngine> MakeEngine(std::vector<std::string> allow = {"127.0.
   Result<SsrfGuard> guard = SsrfGuard::Create(allow);
   EXPECT_TRUE(guard.has_value());
   if (guard) options.guard = *guard;
-  Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options));
+  Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options), RealClock());
   EXPECT_TRUE(engine.has_value()) << (engine ? "" : engine.error().message);
   return engine ? std::move(*engine) : nullptr;
 }

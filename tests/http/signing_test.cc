@@ -14,7 +14,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using Scheme = WebhookAction::SignatureScheme;
+using Scheme = SigningScheme;
 using std::chrono::seconds;
 
 // The Standard Webhooks / Svix published example (spec and every reference library's tests).
@@ -177,7 +177,14 @@ TEST(SignWebhookTest, BothSchemesSendBothSignatureHeadersStandardFirst) {
   EXPECT_THAT(headers, ElementsAre(Line("webhook-id", kVectorId), Line("webhook-timestamp", "1614265330"),
                                    Line("webhook-signature", kVectorSignature),
                                    Line("X-FraiseQL-Signature-256", FraiseqlValue(kVectorFraiseqlHex))));
-  EXPECT_EQ(WebhookAction{}.signature_scheme, Scheme::kBoth);  // the default sends both
+}
+
+TEST(ConstantTimeEqualsTest, ComparesBytesAndLength) {
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+  EXPECT_TRUE(ConstantTimeEquals("v1,abc", "v1,abc"));
+  EXPECT_FALSE(ConstantTimeEquals("v1,abc", "v1,abd"));
+  EXPECT_FALSE(ConstantTimeEquals("v1,abc", "v1,ab"));
+  EXPECT_FALSE(ConstantTimeEquals("", "a"));
 }
 
 TEST(SignWebhookTest, KeyRotationGivesOneSignaturePerSecretInOrder) {

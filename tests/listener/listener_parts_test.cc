@@ -402,7 +402,7 @@ TEST(NotifyWakeup, WakesOnAChangeLogInsert) {
   Result<NotifyWakeup::Wake> wake = wakeup.Wait(std::chrono::minutes(5));
   ASSERT_TRUE(wake) << wake.error().message;
   EXPECT_EQ(*wake, NotifyWakeup::Wake::kNotified);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, kDeadline);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kPollDeadline);
 }
 
 TEST(NotifyWakeup, TimesOutWhenNothingHappens) {

@@ -1,5 +1,5 @@
-// Helpers for the listener tests: a migrated scratch database, change-log inserts, and polling
-// with a deadline (never a bare sleep before an assertion).
+// Helpers for the listener tests: change-log inserts and one-statement reads (the migrated
+// scratch database and polling are tests/testing's).
 // Thread-safety: test code; each helper is used by the test's own thread unless stated.
 #pragma once
 
@@ -12,39 +12,10 @@
 
 #include <gtest/gtest.h>
 
-#include "db/migrations.h"
-#include "testing/scratch_database.h"
+#include "testing/migrated_database.h"
+#include "testing/poll.h"
 
 namespace fraiseql::testing {
-
-// Other tests of the cluster run in parallel and the reader's xmin rule is cluster-wide (an
-// open transaction anywhere holds rows back), so deadlines are generous.
-inline constexpr std::chrono::seconds kDeadline{30};
-
-class MigratedDatabase {
- public:
-  explicit MigratedDatabase(std::string_view prefix = "lsn") : db_(prefix) {
-    PgConnection conn = db_.Connect();
-    Result<MigrationReport> report = ApplyMigrations(conn, MigrationMode::kApply);
-    if (!report) throw std::runtime_error("migrations failed: " + report.error().message);
-  }
-  const ScratchDatabase& db() const { return db_; }
-  const Secret& url() const { return db_.url(); }
-  PgConnection Connect() const { return db_.Connect(); }
-
- private:
-  ScratchDatabase db_;
-};
-
-// Polls `condition` every few milliseconds until it holds or `deadline` passes; true if it held.
-inline bool PollUntil(const std::function<bool()>& condition, std::chrono::milliseconds deadline = kDeadline) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
 
 inline PgResult MustExecute(PgConnection& conn, std::string_view sql) {
   Result<PgResult> result = conn.Execute(sql);

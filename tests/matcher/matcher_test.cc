@@ -1,8 +1,11 @@
-// ObserverIndex: (kind, entity) -> enabled observers, in config order.
+// ObserverIndex: (kind, entity) -> enabled observers, in config order; MatchEvent, which
+// evaluates their conditions; DeliveriesFor.
 #include "matcher/matcher.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "testing/event_builder.h"
 
 namespace fraiseql {
 namespace {
@@ -106,6 +109,85 @@ TEST(ObserverIndex, EmptyConfig) {
   ObserverIndex index(observers);
   EXPECT_THAT(Names(index.Match(EventKind::kInsert, "Order")), IsEmpty());
   EXPECT_EQ(index.size(), 0u);
+}
+
+TEST(MatchEvent, SortsTheCandidatesByTheirConditionAndLeavesOthersOut) {
+  const LoadResult loaded = LoadConfigString(R"(
+[[observers]]
+name = "no-condition"
+event_type = "*"
+entity = "Order"
+[[observers.actions]]
+type = "log"
+message_template = "m"
+
+[[observers]]
+name = "holds"
+event_type = "*"
+entity = "Order"
+condition = "data.total > 100"
+[[observers.actions]]
+type = "log"
+message_template = "m"
+
+[[observers]]
+name = "false"
+event_type = "*"
+entity = "Order"
+condition = "data.total > 1000"
+[[observers.actions]]
+type = "log"
+message_template = "m"
+
+[[observers]]
+name = "errors"
+event_type = "*"
+entity = "Order"
+condition = "data.note > 5"
+[[observers.actions]]
+type = "log"
+message_template = "m"
+
+[[observers]]
+name = "other-entity"
+event_type = "*"
+entity = "User"
+[[observers.actions]]
+type = "log"
+message_template = "m"
+)", "match.toml");
+  for (const Diagnostic& diagnostic : loaded.diagnostics) ADD_FAILURE() << diagnostic.ToString();
+  ASSERT_TRUE(loaded.ok());
+  const ObserverIndex index(loaded.config->observers);
+  const EntityEvent event = testing::MakeOrderUpdate({{"total", 150}, {"note", "x"}}, nullptr);
+  const EventMatch match = MatchEvent(index, event);
+  EXPECT_THAT(Names(match.matched), ElementsAre("no-condition", "holds"));
+  EXPECT_THAT(Names(match.condition_false), ElementsAre("false"));
+  ASSERT_EQ(match.condition_errors.size(), 1u);
+  EXPECT_EQ(match.condition_errors[0].observer->name, "errors");
+  EXPECT_FALSE(match.condition_errors[0].error.message.empty());
+  EXPECT_TRUE(match.Matched(&loaded.config->observers[1]));
+  EXPECT_FALSE(match.Matched(&loaded.config->observers[4]));
+  EXPECT_EQ(match.ErrorOf(&loaded.config->observers[3]), &match.condition_errors[0]);
+  EXPECT_EQ(match.ErrorOf(&loaded.config->observers[0]), nullptr);
+}
+
+TEST(DeliveriesFor, OneDeliveryPerActionInOrder) {
+  ObserverConfig first;
+  first.name = "first";
+  first.actions.resize(2);
+  ObserverConfig second;
+  second.name = "second";
+  second.actions.resize(1);
+  auto event = std::make_shared<EntityEvent>(testing::MakeOrderUpdate({}, nullptr));
+  const std::vector<Delivery> deliveries = DeliveriesFor(event, {&first, &second});
+  ASSERT_EQ(deliveries.size(), 3u);
+  EXPECT_EQ(deliveries[0].observer, "first");
+  EXPECT_EQ(deliveries[0].action_index, 0u);
+  EXPECT_EQ(deliveries[1].action_index, 1u);
+  EXPECT_EQ(deliveries[2].observer, "second");
+  EXPECT_EQ(deliveries[2].id, MakeDeliveryId(event->id, "second", 0));
+  EXPECT_TRUE(deliveries[0].attempts.empty());
 }
 
 }  // namespace

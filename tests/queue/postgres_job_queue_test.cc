@@ -1,11 +1,12 @@
-// PostgresJobQueue and InsertJobs against the real PostgreSQL (label pg): the DeliverySource and
-// DeadLetterSink contracts, plus what only a shared durable queue has to get right (SKIP LOCKED
-// between processes, expired locks, hand-over, lost connections, rows that do not decode).
+// PostgresJobQueue under the JobQueue contract, plus what only a shared durable queue has to get
+// right (InsertJobs, SKIP LOCKED between processes, expired and extended locks, hand-over, lost
+// connections, rows that do not decode), against the real PostgreSQL (label pg).
 #include "queue/postgres_job_queue.h"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <set>
 #include <stop_token>
 #include <string>
@@ -16,20 +17,20 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
+#include "dlq/postgres_dead_letter_store.h"
+#include "job_queue_contract.h"
 #include "queue/job_rows.h"
-#include "queue/migrated_database.h"
+#include "testing/delivery_builder.h"
+#include "testing/migrated_database.h"
+#include "testing/services.h"
 
-namespace fraiseql {
+namespace fraiseql::testing {
 namespace {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 using ::testing::HasSubstr;
-using testing::MigratedDatabase;
-using testing::NewAttempt;
-using testing::NewDelivery;
-using testing::NewEvent;
 
 constexpr milliseconds kWait{10000};  // bound of every wait for something that should happen
 
@@ -42,6 +43,43 @@ PostgresJobQueueOptions Options(const MigratedDatabase& db, std::string holder) 
   options.stats_interval = milliseconds(100);
   return options;
 }
+
+// InsertJobs in a transaction of its own, as the listener's batch does. Throws when it fails.
+void InsertJobsNow(const MigratedDatabase& db, std::string_view listener_id, const std::vector<NewJob>& jobs,
+                   const std::optional<ClaimStamp>& claim = std::nullopt) {
+  PgConnection conn = db.Connect();
+  if (!conn.Execute("BEGIN")) throw std::runtime_error("BEGIN failed");
+  Result<void> inserted = InsertJobs(conn, listener_id, jobs, claim);
+  if (!inserted) throw std::runtime_error("InsertJobs: " + inserted.error().message);
+  if (!conn.Execute("COMMIT")) throw std::runtime_error("COMMIT failed");
+}
+
+class PostgresBackend final : public JobQueueBackend {
+ public:
+  JobQueue& queue() override { return queue_; }
+  void Enqueue(const std::vector<Delivery>& deliveries) override {
+    std::vector<NewJob> jobs;
+    for (const Delivery& delivery : deliveries) jobs.push_back({delivery, 0});
+    InsertJobsNow(db_, "default", jobs);
+    queue_.Poke();
+  }
+  void Flush() override { ASSERT_TRUE(queue_.Flush(kWait)); }
+  size_t Outstanding() override { return static_cast<size_t>(db_.Count("SELECT count(*) FROM observer_jobs")); }
+  std::vector<StoredDeadLetter> DeadLetters() override {
+    PgConnection conn = db_.Connect();
+    PostgresDeadLetterStore store(&conn);
+    return store.List({}).value();
+  }
+
+ private:
+  MigratedDatabase db_{"queue"};
+  PostgresJobQueue queue_{Options(db_, "contract"), RealClock()};
+};
+
+INSTANTIATE_TEST_SUITE_P(Postgres, JobQueueContract,
+                         ::testing::Values(JobQueueBackendFactory{"Postgres",
+                                                                  [] { return std::make_unique<PostgresBackend>(); }}),
+                         JobQueueBackendName);
 
 std::vector<NewJob> Jobs(int first, int count, std::string_view entity = "Order") {
   std::vector<NewJob> jobs;
@@ -74,9 +112,9 @@ std::set<std::string> Ids(const std::vector<Delivery>& deliveries) {
 // ---- InsertJobs ----
 
 TEST(InsertJobsTest, WritesEveryColumnAndAReplayAddsNothing) {
-  MigratedDatabase db;
+  MigratedDatabase db{"queue"};
   std::vector<NewJob> jobs = Jobs(1, 3);
-  db.InsertJobsNow("listener-a", jobs);
+  InsertJobsNow(db, "listener-a", jobs);
   ASSERT_EQ(db.Count("SELECT count(*) FROM observer_jobs"), 3);
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs WHERE listener_id = 'listener-a' AND observer = 'obs'"
                      " AND action_index = 0 AND attempt = 0 AND attempts = '[]' AND locked_by IS NULL"
@@ -89,22 +127,22 @@ TEST(InsertJobsTest, WritesEveryColumnAndAReplayAddsNothing) {
   // The replay of the batch after a crash: same ids, nothing new, nothing changed.
   db.Execute("UPDATE observer_jobs SET attempt = 2 WHERE delivery_id = $1", {jobs[0].delivery.id});
   std::vector<NewJob> replay = Jobs(1, 4);
-  db.InsertJobsNow("listener-a", replay);
+  InsertJobsNow(db, "listener-a", replay);
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs"), 4);
   EXPECT_EQ(db.Value("SELECT attempt FROM observer_jobs WHERE delivery_id = $1", {jobs[0].delivery.id}), "2");
 }
 
 TEST(InsertJobsTest, AClaimStampMarksTheRowsHeld) {
-  MigratedDatabase db;
+  MigratedDatabase db{"queue"};
   const auto until = std::chrono::system_clock::now() + std::chrono::minutes(5);
-  db.InsertJobsNow("default", Jobs(1, 2), ClaimStamp{"me:1:abc", until});
+  InsertJobsNow(db, "default", Jobs(1, 2), ClaimStamp{"me:1:abc", until});
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs WHERE locked_by = 'me:1:abc'"
                      " AND locked_until > now() + interval '4 minutes'"),
             2);
 }
 
 TEST(InsertJobsTest, RefusesAnIdThatIsNotAUuid) {
-  MigratedDatabase db;
+  MigratedDatabase db{"queue"};
   std::vector<NewJob> jobs = Jobs(1, 1);
   jobs[0].delivery.id = "not-a-uuid";
   PgConnection conn = db.Connect();
@@ -116,14 +154,14 @@ TEST(InsertJobsTest, RefusesAnIdThatIsNotAUuid) {
 // ---- Claim ----
 
 TEST(PostgresJobQueueTest, ClaimsOnlyDueJobsUpToMax) {
-  MigratedDatabase db;
+  MigratedDatabase db{"queue"};
   std::vector<NewJob> jobs = Jobs(1, 5);
-  db.InsertJobsNow("default", jobs);
+  InsertJobsNow(db, "default", jobs);
   db.Execute("UPDATE observer_jobs SET run_at = now() + interval '1 hour' WHERE delivery_id = $1",
              {jobs[4].delivery.id});
-  db.InsertJobsNow("other-listener", Jobs(100, 2));  // not ours
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
+  InsertJobsNow(db, "other-listener", Jobs(100, 2));  // not ours
+  Clock& clock = RealClock();
+  PostgresJobQueue queue(Options(db, "q1"), clock);
 
   std::vector<Delivery> first = ClaimWithin(queue, 3, kWait);
   ASSERT_EQ(first.size(), 3u);
@@ -148,29 +186,13 @@ TEST(PostgresJobQueueTest, ClaimsOnlyDueJobsUpToMax) {
   EXPECT_TRUE(one.attempts.empty());
 }
 
-TEST(PostgresJobQueueTest, ClaimReturnsAtTheDeadlineOrOnStopWhenNothingIsDue) {
-  MigratedDatabase db;
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
-  const auto started = steady_clock::now();
-  EXPECT_TRUE(ClaimWithin(queue, 10, milliseconds(150)).empty());
-  EXPECT_GE(steady_clock::now() - started, milliseconds(150));
-
-  // Whether the stop comes before or during the wait, Claim returns at once rather than at kWait.
-  std::stop_source stop;
-  std::jthread stopper([&] { stop.request_stop(); });
-  const auto before = steady_clock::now();
-  EXPECT_TRUE(queue.Claim(10, steady_clock::now() + kWait, stop.get_token()).empty());
-  EXPECT_LT(steady_clock::now() - before, kWait);
-}
-
 TEST(PostgresJobQueueTest, TwoQueuesNeverGetTheSameJob) {
-  MigratedDatabase db;
+  MigratedDatabase db{"queue"};
   constexpr int kJobs = 300;
-  db.InsertJobsNow("default", Jobs(1, kJobs));
-  SystemClock clock;
-  PostgresJobQueue a(Options(db, "holder-a"), &clock);
-  PostgresJobQueue b(Options(db, "holder-b"), &clock);
+  InsertJobsNow(db, "default", Jobs(1, kJobs));
+  Clock& clock = RealClock();
+  PostgresJobQueue a(Options(db, "holder-a"), clock);
+  PostgresJobQueue b(Options(db, "holder-b"), clock);
 
   std::vector<Delivery> got_a, got_b;
   auto drain = [&](PostgresJobQueue& queue, std::vector<Delivery>& got) {
@@ -196,13 +218,13 @@ TEST(PostgresJobQueueTest, TwoQueuesNeverGetTheSameJob) {
 }
 
 TEST(PostgresJobQueueTest, AJobWhoseHolderDiedIsClaimableOnceItsLockExpired) {
-  MigratedDatabase db;
+  MigratedDatabase db{"queue"};
   std::vector<NewJob> expired = Jobs(1, 1), live = Jobs(2, 1);
   const auto now = std::chrono::system_clock::now();
-  db.InsertJobsNow("default", expired, ClaimStamp{"dead:1:0", now - std::chrono::seconds(1)});
-  db.InsertJobsNow("default", live, ClaimStamp{"alive:2:0", now + std::chrono::minutes(5)});
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
+  InsertJobsNow(db, "default", expired, ClaimStamp{"dead:1:0", now - std::chrono::seconds(1)});
+  InsertJobsNow(db, "default", live, ClaimStamp{"alive:2:0", now + std::chrono::minutes(5)});
+  Clock& clock = RealClock();
+  PostgresJobQueue queue(Options(db, "q1"), clock);
   std::vector<Delivery> claimed = ClaimWithin(queue, 10, kWait);
   ASSERT_EQ(claimed.size(), 1u);
   EXPECT_EQ(claimed[0].id, expired[0].delivery.id);
@@ -212,27 +234,11 @@ TEST(PostgresJobQueueTest, AJobWhoseHolderDiedIsClaimableOnceItsLockExpired) {
 
 // ---- Complete, Reschedule, Wake ----
 
-TEST(PostgresJobQueueTest, CompleteDeletesTheJob) {
-  MigratedDatabase db;
-  db.InsertJobsNow("default", Jobs(1, 3));
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
-  std::vector<Delivery> claimed = ClaimCount(queue, 3);
-  ASSERT_EQ(claimed.size(), 3u);
-  queue.Complete(claimed[0]);
-  queue.Complete(claimed[2]);
-  ASSERT_TRUE(queue.Flush(kWait));
-  EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs"), 1);
-  EXPECT_EQ(db.Value("SELECT delivery_id::text FROM observer_jobs"), claimed[1].id);
-  EXPECT_EQ(queue.held(), 1u);
-  EXPECT_EQ(queue.pending_writes(), 0u);
-}
-
 TEST(PostgresJobQueueTest, RescheduleKeepsTheAttemptsAndMakesTheJobDueAtRunAt) {
-  MigratedDatabase db;
-  db.InsertJobsNow("default", Jobs(1, 1));
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
+  MigratedDatabase db{"queue"};
+  InsertJobsNow(db, "default", Jobs(1, 1));
+  Clock& clock = RealClock();
+  PostgresJobQueue queue(Options(db, "q1"), clock);
   std::vector<Delivery> claimed = ClaimCount(queue, 1);
   ASSERT_EQ(claimed.size(), 1u);
   Delivery delivery = claimed[0];
@@ -256,37 +262,15 @@ TEST(PostgresJobQueueTest, RescheduleKeepsTheAttemptsAndMakesTheJobDueAtRunAt) {
   EXPECT_EQ(again[0].attempts, attempts);
 }
 
-TEST(PostgresJobQueueTest, WakeBringsAParkedJobForward) {
-  MigratedDatabase db;
-  db.InsertJobsNow("default", Jobs(1, 2));
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
-  std::vector<Delivery> claimed = ClaimCount(queue, 2);
-  ASSERT_EQ(claimed.size(), 2u);
-
-  // One parked and written, then woken; the other woken before its park was even written.
-  queue.Reschedule(claimed[0], clock.Now() + std::chrono::hours(1));
-  ASSERT_TRUE(queue.Flush(kWait));
-  EXPECT_TRUE(ClaimWithin(queue, 10, milliseconds(200)).empty());
-  queue.Reschedule(claimed[1], clock.Now() + std::chrono::hours(1));
-  const std::vector<std::string> ids = {claimed[0].id, claimed[1].id};
-  queue.Wake(ids);
-
-  const auto woken_at = steady_clock::now();
-  std::vector<Delivery> again = ClaimCount(queue, 2);
-  EXPECT_EQ(Ids(again), Ids(claimed));
-  EXPECT_LT(steady_clock::now() - woken_at, milliseconds(5000));
-}
-
 TEST(PostgresJobQueueTest, WakeLeavesJobsSomebodyHoldsAlone) {
-  MigratedDatabase db;
-  db.InsertJobsNow("default", Jobs(1, 1));
-  SystemClock clock;
-  PostgresJobQueue a(Options(db, "holder-a"), &clock);
+  MigratedDatabase db{"queue"};
+  InsertJobsNow(db, "default", Jobs(1, 1));
+  Clock& clock = RealClock();
+  PostgresJobQueue a(Options(db, "holder-a"), clock);
   std::vector<Delivery> claimed = ClaimCount(a, 1);
   ASSERT_EQ(claimed.size(), 1u);
   db.Execute("UPDATE observer_jobs SET run_at = now() + interval '1 hour'");
-  PostgresJobQueue b(Options(db, "holder-b"), &clock);
+  PostgresJobQueue b(Options(db, "holder-b"), clock);
   const std::vector<std::string> ids = {claimed[0].id};
   b.Wake(ids);
   ASSERT_TRUE(b.Flush(kWait));
@@ -295,21 +279,20 @@ TEST(PostgresJobQueueTest, WakeLeavesJobsSomebodyHoldsAlone) {
 
 // ---- dead letters ----
 
-TEST(PostgresJobQueueTest, ADeadLetterAndItsCompleteLeaveExactlyOneDeadLetterWithEveryAttempt) {
-  MigratedDatabase db;
+TEST(PostgresJobQueueTest, ADeadLetterAndTheJobsDeleteAreOneWriteWithTheJobsListenerAndRow) {
+  MigratedDatabase db{"queue"};
   std::vector<NewJob> jobs = Jobs(1, 1);
-  db.InsertJobsNow("listener-x", jobs);
-  SystemClock clock;
+  InsertJobsNow(db, "listener-x", jobs);
+  Clock& clock = RealClock();
   PostgresJobQueueOptions options = Options(db, "q1");
   options.listener_id = "listener-x";
-  PostgresJobQueue queue(options, &clock);
+  PostgresJobQueue queue(options, clock);
   std::vector<Delivery> claimed = ClaimCount(queue, 1);
   ASSERT_EQ(claimed.size(), 1u);
   Delivery delivery = claimed[0];
   delivery.attempts = {NewAttempt(503, "HTTP 503 (retryable)", 1), NewAttempt(503, "HTTP 503 (retryable)", 2),
                        NewAttempt(400, "HTTP 400 Bad Request", 3)};
-  queue.Add(DeadLetter{delivery, ActionType::kWebhook, "HTTP 400 Bad Request"});
-  queue.Complete(delivery);
+  queue.CompleteWithDeadLetter(delivery, DeadLetterOf(delivery, "webhook", "HTTP 400 Bad Request"));
   ASSERT_TRUE(queue.Flush(kWait));
 
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs"), 0);
@@ -330,32 +313,31 @@ TEST(PostgresJobQueueTest, ADeadLetterAndItsCompleteLeaveExactlyOneDeadLetterWit
 }
 
 TEST(PostgresJobQueueTest, ANulByteInAReasonDoesNotBlockTheWrite) {
-  MigratedDatabase db;
-  db.InsertJobsNow("default", Jobs(1, 1));
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
+  MigratedDatabase db{"queue"};
+  InsertJobsNow(db, "default", Jobs(1, 1));
+  Clock& clock = RealClock();
+  PostgresJobQueue queue(Options(db, "q1"), clock);
   std::vector<Delivery> claimed = ClaimCount(queue, 1);
   ASSERT_EQ(claimed.size(), 1u);
   Delivery delivery = claimed[0];
   delivery.attempts = {NewAttempt(500, std::string("body with \0 inside", 18), 1)};
-  queue.Add(DeadLetter{delivery, ActionType::kWebhook, std::string("bad \0 byte \\u0000 stays", 23)});
-  queue.Complete(delivery);
+  queue.CompleteWithDeadLetter(delivery, DeadLetterOf(delivery, "webhook", std::string("bad \0 byte \\u0000 stays", 23)));
   ASSERT_TRUE(queue.Flush(kWait));
   EXPECT_EQ(db.Value("SELECT reason FROM observer_dead_letters"), "bad \xEF\xBF\xBD byte \\u0000 stays");
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs"), 0);
 }
 
 TEST(PostgresJobQueueTest, ARowThatDoesNotDecodeIsDeadLetteredAndTheOthersFlowOn) {
-  MigratedDatabase db;
+  MigratedDatabase db{"queue"};
   std::vector<NewJob> good = Jobs(1, 2);
-  db.InsertJobsNow("default", good);
+  InsertJobsNow(db, "default", good);
   const std::string bad_id = "11111111-2222-4333-8444-555555555555";
   // Oldest, so the first claim meets it.
   db.Execute("INSERT INTO observer_jobs (delivery_id, listener_id, event, observer, action_index, run_at)"
              " VALUES ($1, 'default', '{\"nope\": true}', 'obs', 3, now() - interval '1 minute')",
              {bad_id});
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
+  Clock& clock = RealClock();
+  PostgresJobQueue queue(Options(db, "q1"), clock);
   std::vector<Delivery> claimed = ClaimCount(queue, 2);
   EXPECT_EQ(Ids(claimed), Ids({good[0].delivery, good[1].delivery}));
   ASSERT_TRUE(queue.Flush(kWait));
@@ -370,55 +352,18 @@ TEST(PostgresJobQueueTest, ARowThatDoesNotDecodeIsDeadLetteredAndTheOthersFlowOn
 
 // ---- hand-over from the local listener ----
 
-TEST(PostgresJobQueueTest, AWaitForHandOverRoomEndsWhenAClaimMakesRoom) {
-  MigratedDatabase db;
-  SystemClock clock;
-  PostgresJobQueueOptions options = Options(db, "local");
-  options.max_handed_over = 2;
-  PostgresJobQueue queue(options, &clock);
-  std::vector<NewJob> jobs = Jobs(1, 2);
-  db.InsertJobsNow("default", jobs, queue.NewClaimStamp());
-  queue.HandOver({jobs[0].delivery, jobs[1].delivery});
-  EXPECT_EQ(queue.HandOverRoom(), 0u);
-  EXPECT_FALSE(queue.WaitForHandOverRoom(std::chrono::steady_clock::now()));  // full, deadline passed
-
-  std::atomic<int> result{-1};
-  std::thread waiter([&] { result = queue.WaitForHandOverRoom(std::chrono::steady_clock::now() + 60s) ? 1 : 0; });
-  EXPECT_EQ(ClaimWithin(queue, 1, kWait).size(), 1u);
-  waiter.join();  // the claim made room; without it the wait would end at its deadline, false
-  EXPECT_EQ(result.load(), 1);
-}
-
-TEST(PostgresJobQueueTest, InterruptHandOverWaitsEndsThemNowAndLater) {
-  MigratedDatabase db;
-  SystemClock clock;
-  PostgresJobQueueOptions options = Options(db, "local");
-  options.max_handed_over = 1;
-  PostgresJobQueue queue(options, &clock);
-  std::vector<NewJob> jobs = Jobs(1, 1);
-  db.InsertJobsNow("default", jobs, queue.NewClaimStamp());
-  queue.HandOver({jobs[0].delivery});
-  std::atomic<int> result{-1};
-  std::thread waiter([&] { result = queue.WaitForHandOverRoom(std::chrono::steady_clock::now() + 60s) ? 1 : 0; });
-  queue.InterruptHandOverWaits();
-  waiter.join();  // returns long before its 60 s deadline, or the test times out
-  EXPECT_EQ(result.load(), 0);
-  EXPECT_FALSE(queue.WaitForHandOverRoom(std::chrono::steady_clock::now() + 60s));
-  EXPECT_FALSE(queue.WaitForHandOverRoom());  // the form without a deadline ends too
-}
-
 TEST(PostgresJobQueueTest, HandedOverJobsAreClaimedOnceAndByNobodyElse) {
-  MigratedDatabase db;
-  SystemClock clock;
-  PostgresJobQueue local(Options(db, "local"), &clock);
-  PostgresJobQueue remote(Options(db, "remote"), &clock);
+  MigratedDatabase db{"queue"};
+  Clock& clock = RealClock();
+  PostgresJobQueue local(Options(db, "local"), clock);
+  PostgresJobQueue remote(Options(db, "remote"), clock);
   std::vector<NewJob> jobs = Jobs(1, 4);
-  db.InsertJobsNow("default", jobs, local.NewClaimStamp());
+  InsertJobsNow(db, "default", jobs, local.NewClaimStamp());
   std::vector<Delivery> deliveries;
   for (const NewJob& job : jobs) deliveries.push_back(job.delivery);
-  EXPECT_EQ(local.HandOverRoom(), 10000u);
+  EXPECT_EQ(local.hand_over().Room(), 10000u);
   local.HandOver(deliveries);
-  EXPECT_EQ(local.HandOverRoom(), 10000u - 4);
+  EXPECT_EQ(local.hand_over().Room(), 10000u - 4);
 
   EXPECT_TRUE(ClaimWithin(remote, 10, milliseconds(200)).empty());
   std::vector<Delivery> first = ClaimWithin(local, 3, kWait);
@@ -432,35 +377,35 @@ TEST(PostgresJobQueueTest, HandedOverJobsAreClaimedOnceAndByNobodyElse) {
 }
 
 TEST(PostgresJobQueueTest, DestructionGivesBackUnclaimedHandOversAndWritesWhatIsBuffered) {
-  MigratedDatabase db;
-  SystemClock clock;
+  MigratedDatabase db{"queue"};
+  Clock& clock = RealClock();
   std::vector<NewJob> handed = Jobs(1, 2), claimed_jobs = Jobs(10, 2);
   {
-    PostgresJobQueue queue(Options(db, "q1"), &clock);
-    db.InsertJobsNow("default", claimed_jobs);
+    PostgresJobQueue queue(Options(db, "q1"), clock);
+    InsertJobsNow(db, "default", claimed_jobs);
     std::vector<Delivery> claimed = ClaimCount(queue, 2);
     ASSERT_EQ(claimed.size(), 2u);
-    db.InsertJobsNow("default", handed, queue.NewClaimStamp());
+    InsertJobsNow(db, "default", handed, queue.NewClaimStamp());
     queue.HandOver({handed[0].delivery, handed[1].delivery});
     queue.Complete(claimed[0]);
     queue.Complete(claimed[1]);
   }
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs"), 2);
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs WHERE locked_by IS NULL AND run_at <= now()"), 2);
-  PostgresJobQueue other(Options(db, "q2"), &clock);
+  PostgresJobQueue other(Options(db, "q2"), clock);
   EXPECT_EQ(ClaimCount(other, 2).size(), 2u);
 }
 
 // ---- locks ----
 
 TEST(PostgresJobQueueTest, LocksOfHeldJobsAreExtendedSoNobodyStealsThem) {
-  MigratedDatabase db;
-  db.InsertJobsNow("default", Jobs(1, 1));
-  SystemClock clock;
+  MigratedDatabase db{"queue"};
+  InsertJobsNow(db, "default", Jobs(1, 1));
+  Clock& clock = RealClock();
   PostgresJobQueueOptions options = Options(db, "holder-a");
   options.lock_timeout = milliseconds(600);
-  PostgresJobQueue a(options, &clock);
-  PostgresJobQueue b(Options(db, "holder-b"), &clock);
+  PostgresJobQueue a(options, clock);
+  PostgresJobQueue b(Options(db, "holder-b"), clock);
   ASSERT_EQ(ClaimCount(a, 1).size(), 1u);
 
   // Three lock timeouts later it is still a's, and b never got it.
@@ -481,10 +426,10 @@ int64_t TerminateBackends(const MigratedDatabase& db, std::string_view role) {
 }
 
 TEST(PostgresJobQueueTest, TheFlusherSurvivesALostConnectionWithoutLosingAWrite) {
-  MigratedDatabase db;
-  db.InsertJobsNow("default", Jobs(1, 6));
-  SystemClock clock;
-  PostgresJobQueue queue(Options(db, "q1"), &clock);
+  MigratedDatabase db{"queue"};
+  InsertJobsNow(db, "default", Jobs(1, 6));
+  Clock& clock = RealClock();
+  PostgresJobQueue queue(Options(db, "q1"), clock);
   std::vector<Delivery> claimed = ClaimCount(queue, 6);
   ASSERT_EQ(claimed.size(), 6u);
   queue.Complete(claimed[0]);
@@ -495,8 +440,7 @@ TEST(PostgresJobQueueTest, TheFlusherSurvivesALostConnectionWithoutLosingAWrite)
   queue.Reschedule(claimed[2], clock.Now() + std::chrono::hours(1));
   Delivery dead = claimed[3];
   dead.attempts = {NewAttempt(410, "HTTP 410 Gone", 1)};
-  queue.Add(DeadLetter{dead, ActionType::kWebhook, "HTTP 410 Gone"});
-  queue.Complete(dead);
+  queue.CompleteWithDeadLetter(dead, DeadLetterOf(dead, "webhook", "HTTP 410 Gone"));
   ASSERT_TRUE(queue.Flush(kWait));
 
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs"), 3);
@@ -507,19 +451,19 @@ TEST(PostgresJobQueueTest, TheFlusherSurvivesALostConnectionWithoutLosingAWrite)
 
   // The claim connection too.
   ASSERT_EQ(TerminateBackends(db, "queue-claim"), 1);
-  db.InsertJobsNow("default", Jobs(50, 1));
+  InsertJobsNow(db, "default", Jobs(50, 1));
   queue.Poke();
   EXPECT_EQ(ClaimCount(queue, 1).size(), 1u);
 }
 
 TEST(PostgresJobQueueTest, FlushTimesOutWhileTheDatabaseIsUnreachableAndKeepsTheWrites) {
-  MigratedDatabase db;
-  SystemClock clock;
+  MigratedDatabase db{"queue"};
+  Clock& clock = RealClock();
   PostgresJobQueueOptions options = Options(db, "q1");
-  options.database_url = Secret("postgresql://postgres@127.0.0.1:" + std::to_string(testing::UnusedLoopbackPort()) +
+  options.database_url = Secret("postgresql://postgres@127.0.0.1:" + std::to_string(UnusedLoopbackPort()) +
                                 "/nothing");
   options.shutdown_timeout = milliseconds(200);
-  PostgresJobQueue queue(options, &clock);
+  PostgresJobQueue queue(options, clock);
   Delivery delivery = NewDelivery(NewEvent("Order", 1), "obs");
   queue.Complete(delivery);
   Result<void> flushed = queue.Flush(milliseconds(300));
@@ -528,31 +472,5 @@ TEST(PostgresJobQueueTest, FlushTimesOutWhileTheDatabaseIsUnreachableAndKeepsThe
   EXPECT_TRUE(ClaimWithin(queue, 1, milliseconds(100)).empty());
 }
 
-// ---- AttemptFromJson (executor/delivery.h), exercised here with the rows it reads ----
-
-TEST(AttemptFromJsonTest, ReadsWhatAttemptToJsonWrites) {
-  AttemptRecord attempt = NewAttempt(503, "HTTP 503", 7);
-  Result<AttemptRecord> back = AttemptFromJson(AttemptToJson(attempt));
-  ASSERT_TRUE(back) << back.error().message;
-  EXPECT_EQ(*back, attempt);
-
-  AttemptRecord bare;
-  bare.started_at = attempt.started_at;
-  bare.outcome = DeliveryOutcomeKind::kSuccess;
-  back = AttemptFromJson(AttemptToJson(bare));
-  ASSERT_TRUE(back);
-  EXPECT_EQ(*back, bare);
-}
-
-TEST(AttemptFromJsonTest, NamesWhatIsWrong) {
-  EXPECT_THAT(AttemptFromJson(nlohmann::json::array()).error().message, HasSubstr("not a JSON object"));
-  EXPECT_THAT(AttemptFromJson({{"outcome", "success"}}).error().message, HasSubstr("started_at"));
-  EXPECT_THAT(AttemptFromJson({{"started_at", "2026-01-01T00:00:00Z"}, {"outcome", "maybe"}}).error().message,
-              HasSubstr("maybe"));
-  EXPECT_THAT(
-      AttemptFromJson({{"started_at", "2026-01-01T00:00:00Z"}, {"outcome", "success"}, {"status", "x"}}).error().message,
-      HasSubstr("status"));
-}
-
 }  // namespace
-}  // namespace fraiseql
+}  // namespace fraiseql::testing

@@ -50,7 +50,7 @@ TEST(CircuitBreakerTest, StateNames) {
 
 TEST(CircuitBreakerTest, StartsClosedAndPermits) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   EXPECT_EQ(breaker.state(), State::kClosed);
   EXPECT_TRUE(breaker.TryAcquirePermission().has_value());
   EXPECT_EQ(breaker.next_probe_time(), clock.SteadyNow());
@@ -58,7 +58,7 @@ TEST(CircuitBreakerTest, StartsClosedAndPermits) {
 
 TEST(CircuitBreakerTest, StaysClosedBelowMinimumCallsEvenIfAllFail) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Calls(breaker, 9, Outcome::kRetryableFailure);
   EXPECT_EQ(breaker.state(), State::kClosed);
   const auto metrics = breaker.metrics();
@@ -72,7 +72,7 @@ TEST(CircuitBreakerTest, StaysClosedBelowMinimumCallsEvenIfAllFail) {
 
 TEST(CircuitBreakerTest, OpensAtExactlyTheThreshold) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Calls(breaker, 6, Outcome::kSuccess);
   Calls(breaker, 4, Outcome::kRetryableFailure);
   EXPECT_EQ(breaker.state(), State::kClosed);  // 40 %
@@ -87,7 +87,7 @@ TEST(CircuitBreakerTest, OpensAtExactlyTheThreshold) {
 
 TEST(CircuitBreakerTest, ExactlyFiftyPercentAtMinimumOpens) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Calls(breaker, 5, Outcome::kSuccess);
   Calls(breaker, 4, Outcome::kRetryableFailure);
   EXPECT_EQ(breaker.state(), State::kClosed);
@@ -97,7 +97,7 @@ TEST(CircuitBreakerTest, ExactlyFiftyPercentAtMinimumOpens) {
 
 TEST(CircuitBreakerTest, IgnoredOutcomesAreNotRecorded) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Calls(breaker, 50, Outcome::kIgnored);
   EXPECT_EQ(breaker.state(), State::kClosed);
   EXPECT_EQ(breaker.metrics().buffered_calls, 0u);
@@ -109,7 +109,7 @@ TEST(CircuitBreakerTest, IgnoredOutcomesAreNotRecorded) {
 
 TEST(CircuitBreakerTest, SlowCallsOpenIt) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   // Successful but slow: slow-call rate 100 % >= 100 %.
   Calls(breaker, 9, Outcome::kSuccess, kSlow);
   EXPECT_EQ(breaker.state(), State::kClosed);
@@ -119,7 +119,7 @@ TEST(CircuitBreakerTest, SlowCallsOpenIt) {
 
 TEST(CircuitBreakerTest, SlowMeansStrictlyLongerThanTheDuration) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Calls(breaker, 20, Outcome::kSuccess, seconds(10));
   EXPECT_EQ(breaker.state(), State::kClosed);
   EXPECT_EQ(breaker.metrics().slow_calls, 0u);
@@ -132,7 +132,7 @@ TEST(CircuitBreakerTest, SlowRateBelowThresholdStaysClosed) {
   FakeClock clock;
   CircuitBreakerSettings settings = Defaults();
   settings.slow_call_rate_threshold = 60.0;
-  CircuitBreaker breaker(settings, &clock);
+  CircuitBreaker breaker(settings, clock);
   Calls(breaker, 5, Outcome::kSuccess, kSlow);
   Calls(breaker, 5, Outcome::kSuccess);
   EXPECT_EQ(breaker.state(), State::kClosed);  // 50 % < 60 %
@@ -144,7 +144,7 @@ TEST(CircuitBreakerTest, SlowRateBelowThresholdStaysClosed) {
 
 TEST(CircuitBreakerTest, OpenRejectsAndReportsNextProbeTime) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   const auto opened_at = clock.SteadyNow();
   Trip(breaker);
   ASSERT_EQ(breaker.state(), State::kOpen);
@@ -162,7 +162,7 @@ TEST(CircuitBreakerTest, OpenRejectsAndReportsNextProbeTime) {
 
 TEST(CircuitBreakerTest, HalfOpenPermitsExactlyTheConfiguredTrials) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   std::vector<CircuitBreaker::Permit> permits;
@@ -186,7 +186,7 @@ TEST(CircuitBreakerTest, HalfOpenPermitsExactlyTheConfiguredTrials) {
 
 TEST(CircuitBreakerTest, SuccessfulTrialsCloseAndResetTheWindow) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   Calls(breaker, 3, Outcome::kSuccess);
@@ -201,7 +201,7 @@ TEST(CircuitBreakerTest, SuccessfulTrialsCloseAndResetTheWindow) {
 
 TEST(CircuitBreakerTest, OneFailedTrialOfThreeStillCloses) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   Call(breaker, Outcome::kRetryableFailure);
@@ -214,7 +214,7 @@ TEST(CircuitBreakerTest, FailedTrialsReopenWithDoubledWaitCapped) {
   FakeClock clock;
   CircuitBreakerSettings settings = Defaults();
   settings.max_wait_in_open = seconds(100);
-  CircuitBreaker breaker(settings, &clock);
+  CircuitBreaker breaker(settings, clock);
   Trip(breaker);
   EXPECT_EQ(breaker.metrics().current_wait_in_open, seconds(30));
   const std::vector<seconds> expected_waits = {seconds(60), seconds(100), seconds(100)};
@@ -233,7 +233,7 @@ TEST(CircuitBreakerTest, FailedTrialsReopenWithDoubledWaitCapped) {
 
 TEST(CircuitBreakerTest, SlowTrialsReopen) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   Calls(breaker, 3, Outcome::kSuccess, kSlow);
@@ -243,7 +243,7 @@ TEST(CircuitBreakerTest, SlowTrialsReopen) {
 
 TEST(CircuitBreakerTest, ClosingResetsTheDoubling) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   Calls(breaker, 3, Outcome::kRetryableFailure);  // re-open: 60 s
@@ -257,7 +257,7 @@ TEST(CircuitBreakerTest, ClosingResetsTheDoubling) {
 
 TEST(CircuitBreakerTest, IgnoredTrialReturnsItsPermit) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   auto a = breaker.TryAcquirePermission();
@@ -279,7 +279,7 @@ TEST(CircuitBreakerTest, MaxWaitInHalfOpenReopensWhenTrialsHang) {
   FakeClock clock;
   CircuitBreakerSettings settings = Defaults();
   settings.max_wait_in_half_open = seconds(5);
-  CircuitBreaker breaker(settings, &clock);
+  CircuitBreaker breaker(settings, clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   auto hung = breaker.TryAcquirePermission();
@@ -301,7 +301,7 @@ TEST(CircuitBreakerTest, MaxWaitInHalfOpenReopensWhenTrialsHang) {
 
 TEST(CircuitBreakerTest, ZeroMaxWaitInHalfOpenWaitsIndefinitely) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   auto permit = breaker.TryAcquirePermission();
@@ -315,7 +315,7 @@ TEST(CircuitBreakerTest, ZeroMaxWaitInHalfOpenWaitsIndefinitely) {
 
 TEST(CircuitBreakerTest, StaleResultFromBeforeOpeningIsDropped) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   auto early = breaker.TryAcquirePermission();
   ASSERT_TRUE(early.has_value());
   Trip(breaker);
@@ -333,7 +333,7 @@ TEST(CircuitBreakerTest, DisabledBreakerIsAlwaysClosed) {
   FakeClock clock;
   CircuitBreakerSettings settings = Defaults();
   settings.enabled = false;
-  CircuitBreaker breaker(settings, &clock);
+  CircuitBreaker breaker(settings, clock);
   Calls(breaker, 100, Outcome::kRetryableFailure, kSlow);
   EXPECT_EQ(breaker.state(), State::kClosed);
   EXPECT_TRUE(breaker.TryAcquirePermission().has_value());
@@ -343,7 +343,7 @@ TEST(CircuitBreakerTest, DisabledBreakerIsAlwaysClosed) {
 
 TEST(CircuitBreakerTest, SlidingWindowForgetsOldOutcomes) {
   FakeClock clock;
-  CircuitBreaker breaker(Defaults(), &clock);
+  CircuitBreaker breaker(Defaults(), clock);
   // 10 successes then 9 failures (never 50 %), then 11 successes: 9 of 20 failed.
   Calls(breaker, 10, Outcome::kSuccess);
   Calls(breaker, 9, Outcome::kRetryableFailure);
@@ -369,7 +369,7 @@ TEST(CircuitBreakerTest, MinimumCallsIsCappedAtWindowSize) {
   CircuitBreakerSettings settings = Defaults();
   settings.window_size = 4;
   settings.minimum_calls = 10;
-  CircuitBreaker breaker(settings, &clock);
+  CircuitBreaker breaker(settings, clock);
   Calls(breaker, 3, Outcome::kRetryableFailure);
   EXPECT_EQ(breaker.state(), State::kClosed);
   Call(breaker, Outcome::kRetryableFailure);
@@ -380,7 +380,7 @@ TEST(CircuitBreakerTest, ReopenFromIdleHalfOpenAfterLongSleepDoublesOnce) {
   FakeClock clock;
   CircuitBreakerSettings settings = Defaults();
   settings.max_wait_in_half_open = seconds(5);
-  CircuitBreaker breaker(settings, &clock);
+  CircuitBreaker breaker(settings, clock);
   Trip(breaker);
   clock.Advance(seconds(30));
   ASSERT_EQ(breaker.state(), State::kHalfOpen);
@@ -396,7 +396,7 @@ TEST(CircuitBreakerTest, ConcurrentResultsAreAllCounted) {
   CircuitBreakerSettings settings = Defaults();
   settings.window_size = 4000;
   settings.minimum_calls = 4000;
-  CircuitBreaker breaker(settings, &clock);
+  CircuitBreaker breaker(settings, clock);
   constexpr int kThreads = 4;
   constexpr int kPerThread = 1000;
   std::vector<std::thread> threads;

@@ -153,6 +153,7 @@ struct HttpReceiver::Impl {
   mutable Mutex mu_;
   mutable std::condition_variable cv_;  // requests recorded, stop requested, a connection finished
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool gate_open_ GUARDED_BY(mu_) = false;
   std::vector<ReceivedRequest> requests_ GUARDED_BY(mu_);
   std::deque<ScriptedReply> script_ GUARDED_BY(mu_);
   ScriptedReply default_ GUARDED_BY(mu_);
@@ -465,6 +466,11 @@ bool HttpReceiver::Impl::ReadRequest(Conn& conn, ReceivedRequest* request, bool*
 bool HttpReceiver::Impl::Answer(Conn& conn, const ReceivedRequest& request, const ScriptedReply& reply,
                                 bool keep_alive) {
   if (reply.delay.count() > 0 && !SleepUntil(request.received_at + reply.delay)) return false;
+  if (reply.wait_for_gate) {
+    MutexLock lock(&mu_);
+    while (!stopping_ && !gate_open_) mu_.Wait(cv_);
+    if (stopping_) return false;
+  }
 
   std::string head = "HTTP/1.1 " + std::to_string(reply.status) + " ";
   head += ReasonPhrase(reply.status);
@@ -495,6 +501,12 @@ HttpReceiver::HttpReceiver() : impl_(std::make_unique<Impl>()) {}
 HttpReceiver::~HttpReceiver() = default;
 
 uint16_t HttpReceiver::port() const { return impl_->port; }
+
+void HttpReceiver::OpenGate() {
+  MutexLock lock(&impl_->mu_);
+  impl_->gate_open_ = true;
+  impl_->cv_.notify_all();
+}
 
 std::string HttpReceiver::url(std::string_view path) const {
   std::string url = "http://127.0.0.1:" + std::to_string(impl_->port);

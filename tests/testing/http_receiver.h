@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/signing.h"  // HttpHeaderLine
+#include "http/header.h"
 
 namespace fraiseql::testing {
 
@@ -40,9 +40,12 @@ struct ScriptedReply {
   std::chrono::milliseconds delay{0};  // wait this long after the request before answering
   // When > 0, the body is sent one byte at a time with this pause between bytes.
   std::chrono::milliseconds body_byte_delay{0};
+  // Answer only once HttpReceiver::OpenGate() was called: a test sees requests in flight without
+  // relying on how long anything takes.
+  bool wait_for_gate = false;
 
-  static ScriptedReply Status(int status) { return ScriptedReply{Kind::kRespond, status, {}, {}, {}, {}}; }
-  static ScriptedReply Reset() { return ScriptedReply{Kind::kReset, 0, {}, {}, {}, {}}; }
+  static ScriptedReply Status(int status) { return ScriptedReply{Kind::kRespond, status, {}, {}, {}, {}, false}; }
+  static ScriptedReply Reset() { return ScriptedReply{Kind::kReset, 0, {}, {}, {}, {}, false}; }
 };
 
 class HttpReceiver {
@@ -69,6 +72,8 @@ class HttpReceiver {
   bool WaitForRequests(size_t count, std::chrono::milliseconds timeout) const;
   // Connections accepted so far (keep-alive reuse shows as fewer connections than requests).
   size_t connection_count() const;
+  // Lets every reply with wait_for_gate go, now and from now on.
+  void OpenGate();
 
  private:
   struct Impl;

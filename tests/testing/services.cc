@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/file.h"
 #include "common/text.h"
 
 #ifndef FRAISEQL_SOURCE_DIR
@@ -65,10 +66,8 @@ std::optional<std::string> Lookup(const char* name) {
                        std::string(variable) + " is not set and " + EnvFilePath() + " does not name it)");
 }
 
-std::string ReadFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+// The file's bytes; "" when it cannot be read (a message the sink is still writing).
+std::string ReadFile(const std::filesystem::path& path) { return ReadWholeFile(path.string()).value_or(""); }
 
 void ParseMessage(ReceivedMail& mail) {
   const std::string& raw = mail.raw;

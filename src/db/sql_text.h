@@ -1,5 +1,5 @@
-// Text forms of statement parameters shared by dlq/ and queue/: timestamps, array literals, and
-// JSON that neither throws on invalid UTF-8 nor carries U+0000 (a quoted error body may hold any bytes).
+// Text forms of statement parameters for every db/ user: timestamps, array literals, and JSON that
+// neither throws on invalid UTF-8 nor carries U+0000 (a quoted error body may hold any bytes).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -10,15 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "event/entity_event.h"
+#include "common/timestamp.h"
 
 namespace fraiseql::sql_text {
 
 // RFC 3339 with microseconds in UTC, which timestamptz input accepts.
-inline std::string Timestamp(std::chrono::system_clock::time_point at) {
-  const auto micros = std::chrono::time_point_cast<std::chrono::microseconds>(at);
-  return FormatTimestamp(fraiseql::Timestamp(micros.time_since_epoch()));
-}
+inline std::string Timestamp(std::chrono::system_clock::time_point at) { return FormatTimestamp(at); }
 
 // "{a,b}" for ids that are canonical UUIDs (callers check with NormalizeUuid): they hold no
 // character an array literal would need to quote.

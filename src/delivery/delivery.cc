@@ -1,4 +1,4 @@
-#include "executor/delivery.h"
+#include "delivery/delivery.h"
 
 #include <array>
 #include <cmath>
@@ -40,20 +40,13 @@ std::string MakeDeliveryId(std::string_view event_id, std::string_view observer,
   return FormatUuid(digest);
 }
 
-std::vector<Delivery> DeliveriesFor(std::shared_ptr<const EntityEvent> event,
-                                    const std::vector<const ObserverConfig*>& observers) {
-  std::vector<Delivery> deliveries;
-  for (const ObserverConfig* observer : observers) {
-    for (size_t index = 0; index < observer->actions.size(); ++index) {
-      Delivery delivery;
-      delivery.id = MakeDeliveryId(event->id, observer->name, index);
-      delivery.event = event;
-      delivery.observer = observer->name;
-      delivery.action_index = index;
-      deliveries.push_back(std::move(delivery));
-    }
+std::string_view DeliveryOutcomeKindName(DeliveryOutcomeKind kind) {
+  switch (kind) {
+    case DeliveryOutcomeKind::kSuccess: return "success";
+    case DeliveryOutcomeKind::kRetryable: return "retryable";
+    case DeliveryOutcomeKind::kPermanent: return "permanent";
   }
-  return deliveries;
+  return "permanent";
 }
 
 std::string_view FinalOutcomeName(FinalOutcome outcome) {

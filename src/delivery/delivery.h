@@ -1,6 +1,6 @@
 // Delivery: one (event, observer, action) job with the history of its attempts, and the
-// deterministic id that is also its idempotency key (ARCHITECTURE.md, "Delivery").
-// Thread-safety: value types and pure functions.
+// deterministic id that is also its idempotency key: the model every stage shares (listener,
+// queue, engine, dead letters). Depends on event/ only. Thread-safety: value types, pure functions.
 #pragma once
 
 #include <chrono>
@@ -13,12 +13,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actions/outcome.h"
 #include "common/result.h"
-#include "config/config.h"
 #include "event/entity_event.h"
 
 namespace fraiseql {
+
+// How one attempt ended, as every action classifies its transport's answer (actions/outcome.h).
+enum class DeliveryOutcomeKind {
+  kSuccess,
+  kRetryable,  // transient: try again later (and count against the destination's circuit breaker)
+  kPermanent,  // the destination's final answer: dead-letter, do not retry
+};
+
+std::string_view DeliveryOutcomeKindName(DeliveryOutcomeKind kind);  // "success", "retryable", "permanent"
 
 // One finished attempt, as kept in a dead letter.
 struct AttemptRecord {
@@ -47,14 +54,10 @@ struct Delivery {
 // delivery always gets the same id, on any machine, in any process.
 std::string MakeDeliveryId(std::string_view event_id, std::string_view observer, size_t action_index);
 
-// One delivery per action of each observer, in observer then action order.
-std::vector<Delivery> DeliveriesFor(std::shared_ptr<const EntityEvent> event,
-                                    const std::vector<const ObserverConfig*>& observers);
-
 // How a delivery ended.
 enum class FinalOutcome {
   kSuccess,
-  kDeadLettered,  // handed to the DeadLetterSink (on_failure = "dlq")
+  kDeadLettered,  // stored as a dead letter (on_failure = "dlq")
   kRetryable,     // attempts exhausted, logged (on_failure = "log" or "alert")
   kPermanent,     // permanent failure, logged (on_failure = "log" or "alert")
 };

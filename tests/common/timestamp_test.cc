@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "event/entity_event.h"
+#include "common/timestamp.h"
 
 namespace fraiseql {
 namespace {

@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cstdio>
 
-#include "event/entity_event.h"
+#include "common/timestamp.h"
 
 namespace fraiseql {
 namespace {

@@ -1,10 +1,10 @@
-#include "dlq/postgres_dlq_store.h"
+#include "dlq/postgres_dead_letter_store.h"
 
 #include <algorithm>
 #include <charconv>
 #include <utility>
 
-#include "dlq/sql_text.h"
+#include "db/sql_text.h"
 #include "event/entity_event.h"
 
 namespace fraiseql {
@@ -78,28 +78,28 @@ std::optional<std::chrono::system_clock::time_point> OptionalTime(const PgResult
 // A row of Columns(). Tolerant: an operator must be able to see a row even if part of it is
 // damaged, so an attempt that does not decode is left out rather than failing the listing.
 StoredDeadLetter DecodeRow(const PgResult& rows, size_t row) {
-  StoredDeadLetter letter;
-  letter.id = ParseInt<int64_t>(rows.Get(row, 0)).value_or(0);
-  letter.created_at = OptionalTime(rows, row, 1).value_or(std::chrono::system_clock::time_point());
-  letter.retry_count = ParseInt<int>(rows.Get(row, 2)).value_or(0);
-  letter.last_retried_at = OptionalTime(rows, row, 3);
-  DeadLetterRecord& record = letter.record;
-  record.delivery_id = OptionalText(rows, row, 4);
-  record.listener_id = OptionalText(rows, row, 5).value_or("");
-  record.change_log_pk = ParseInt<int64_t>(rows.Get(row, 6));
-  record.event = OptionalJson(rows, row, 7);
-  record.row_data = OptionalJson(rows, row, 8);
-  record.observer = OptionalText(rows, row, 9);
-  record.action_index = ParseInt<size_t>(rows.Get(row, 10));
-  record.action_type = OptionalText(rows, row, 11);
-  record.entity_type = OptionalText(rows, row, 12);
+  StoredDeadLetter stored;
+  stored.id = ParseInt<int64_t>(rows.Get(row, 0)).value_or(0);
+  stored.created_at = OptionalTime(rows, row, 1).value_or(std::chrono::system_clock::time_point());
+  stored.retry_count = ParseInt<int>(rows.Get(row, 2)).value_or(0);
+  stored.last_retried_at = OptionalTime(rows, row, 3);
+  DeadLetter& letter = stored.letter;
+  letter.delivery_id = OptionalText(rows, row, 4);
+  letter.listener_id = OptionalText(rows, row, 5).value_or("");
+  letter.change_log_pk = ParseInt<int64_t>(rows.Get(row, 6));
+  letter.event = OptionalJson(rows, row, 7);
+  letter.row_data = OptionalJson(rows, row, 8);
+  letter.observer = OptionalText(rows, row, 9);
+  letter.action_index = ParseInt<size_t>(rows.Get(row, 10));
+  letter.action_type = OptionalText(rows, row, 11);
+  letter.entity_type = OptionalText(rows, row, 12);
   if (std::optional<nlohmann::json> attempts = OptionalJson(rows, row, 13); attempts && attempts->is_array()) {
     for (const nlohmann::json& attempt : *attempts) {
-      if (Result<AttemptRecord> decoded = AttemptFromJson(attempt)) record.attempts.push_back(std::move(decoded).value());
+      if (Result<AttemptRecord> decoded = AttemptFromJson(attempt)) letter.attempts.push_back(std::move(decoded).value());
     }
   }
-  record.reason = OptionalText(rows, row, 14).value_or("");
-  return letter;
+  letter.reason = OptionalText(rows, row, 14).value_or("");
+  return stored;
 }
 
 Error WithContext(std::string_view what, Error error) {
@@ -109,39 +109,39 @@ Error WithContext(std::string_view what, Error error) {
 
 }  // namespace
 
-nlohmann::json StoredDeadLetterToJson(const StoredDeadLetter& letter) {
-  auto time = [](std::chrono::system_clock::time_point at) { return sql_text::Timestamp(at); };
-  nlohmann::json out = {{"id", letter.id},
-                        {"created_at", time(letter.created_at)},
-                        {"retry_count", letter.retry_count},
-                        {"last_retried_at", letter.last_retried_at ? nlohmann::json(time(*letter.last_retried_at))
-                                                                   : nlohmann::json()},
-                        {"retryable", letter.retryable()}};
-  const nlohmann::json record = DeadLetterRecordToJson(letter.record);  // items() must not outlive it
-  for (const auto& [key, value] : record.items()) out[key] = value;
-  // Absent optionals as null rather than missing, so JSON consumers see every field.
-  for (const char* key : {"delivery_id", "change_log_pk", "event", "row_data", "observer", "action_index",
-                          "action_type", "entity_type"}) {
-    if (!out.contains(key)) out[key] = nullptr;
-  }
-  return out;
+std::string PostgresDeadLetterStore::InsertSql(int param) {
+  // The LEFT JOIN reads the job row before a DELETE in the same statement removes it (all parts
+  // of one statement see the same snapshot), so an engine's dead letter, which knows neither
+  // its listener nor its change-log row, still records both.
+  return "INSERT INTO observer_dead_letters (delivery_id, listener_id, change_log_pk, event, row_data,"
+         " observer, action_index, action_type, entity_type, attempts, reason)"
+         " SELECT d.delivery_id, COALESCE(NULLIF(d.listener_id, ''), j.listener_id),"
+         " COALESCE(d.change_log_pk, j.change_log_pk), d.event, d.row_data, d.observer, d.action_index,"
+         " d.action_type, d.entity_type, COALESCE(d.attempts, '[]'::jsonb), COALESCE(d.reason, '')"
+         " FROM ROWS FROM (jsonb_to_recordset($" +
+         std::to_string(param) +
+         "::jsonb) AS (delivery_id uuid, listener_id text, change_log_pk bigint, event jsonb, row_data jsonb,"
+         " observer text, action_index int, action_type text, entity_type text, attempts jsonb, reason text))"
+         " WITH ORDINALITY AS d(delivery_id, listener_id, change_log_pk, event, row_data, observer,"
+         " action_index, action_type, entity_type, attempts, reason, n)"
+         " LEFT JOIN observer_jobs j ON j.delivery_id = d.delivery_id"
+         " ORDER BY d.n";
 }
 
-std::string_view RetryOutcomeName(RetryOutcome outcome) {
-  switch (outcome) {
-    case RetryOutcome::kEnqueued: return "enqueued";
-    case RetryOutcome::kAlreadyQueued: return "already_queued";
-    case RetryOutcome::kNotRetryable: return "not_retryable";
-  }
-  return "not_retryable";
+Result<void> PostgresDeadLetterStore::AddWith(PgConnection& conn, std::span<const DeadLetter> letters) {
+  if (letters.empty()) return Ok();
+  FRAISEQL_RETURN_IF_ERROR(dead_letter_internal::Validate(letters));
+  nlohmann::json rows = nlohmann::json::array();
+  for (const DeadLetter& letter : letters) rows.push_back(DeadLetterToJson(letter));
+  const std::optional<std::string> params[] = {sql_text::Json(rows)};
+  Result<PgResult> result = conn.Execute(InsertSql(1), params);
+  if (!result) return WithContext("inserting dead letters", std::move(result).error());
+  return Ok();
 }
 
-size_t RetryReport::Count(RetryOutcome outcome) const {
-  return static_cast<size_t>(
-      std::count_if(items.begin(), items.end(), [&](const RetryItem& item) { return item.outcome == outcome; }));
-}
+Result<void> PostgresDeadLetterStore::Add(std::span<const DeadLetter> letters) { return AddWith(*conn_, letters); }
 
-Result<std::vector<StoredDeadLetter>> PostgresDlqStore::List(const DeadLetterFilter& filter) {
+Result<std::vector<StoredDeadLetter>> PostgresDeadLetterStore::List(const DeadLetterFilter& filter) {
   const Selection selection = Select(DeadLetterSelector{std::nullopt, filter});
   Result<PgResult> rows = conn_->Execute("SELECT " + Columns() + " FROM observer_dead_letters" + selection.sql,
                                          selection.params);
@@ -152,7 +152,7 @@ Result<std::vector<StoredDeadLetter>> PostgresDlqStore::List(const DeadLetterFil
   return out;
 }
 
-Result<StoredDeadLetter> PostgresDlqStore::Get(int64_t id) {
+Result<StoredDeadLetter> PostgresDeadLetterStore::Get(int64_t id) {
   const Selection selection = Select(DeadLetterSelector{id, {}});
   Result<PgResult> rows = conn_->Execute("SELECT " + Columns() + " FROM observer_dead_letters" + selection.sql,
                                          selection.params);
@@ -161,7 +161,7 @@ Result<StoredDeadLetter> PostgresDlqStore::Get(int64_t id) {
   return DecodeRow(*rows, 0);
 }
 
-Result<RetryReport> PostgresDlqStore::Retry(const DeadLetterSelector& selector, bool dry_run) {
+Result<RetryReport> PostgresDeadLetterStore::Retry(const DeadLetterSelector& selector, bool dry_run) {
   const Selection selection = Select(selector);
   static constexpr std::string_view kPicked =
       "SELECT id, delivery_id, listener_id, change_log_pk, event, observer, action_index,"
@@ -208,7 +208,7 @@ Result<RetryReport> PostgresDlqStore::Retry(const DeadLetterSelector& selector, 
   return report;
 }
 
-Result<PurgeReport> PostgresDlqStore::Purge(const DeadLetterSelector& selector, bool dry_run) {
+Result<PurgeReport> PostgresDeadLetterStore::Purge(const DeadLetterSelector& selector, bool dry_run) {
   const Selection selection = Select(selector);
   const std::string picked = "SELECT id FROM observer_dead_letters" + selection.sql;
   const std::string sql =

@@ -1,0 +1,38 @@
+#include "delivery/dead_letter.h"
+
+#include <utility>
+
+namespace fraiseql {
+
+DeadLetter DeadLetterOf(const Delivery& delivery, std::string_view action_type, std::string reason) {
+  DeadLetter letter;
+  letter.delivery_id = delivery.id;
+  if (delivery.event) {
+    letter.event = EventToJson(*delivery.event);
+    letter.entity_type = delivery.event->entity_type;
+  }
+  letter.observer = delivery.observer;
+  letter.action_index = delivery.action_index;
+  if (!action_type.empty()) letter.action_type = std::string(action_type);
+  letter.attempts = delivery.attempts;
+  letter.reason = std::move(reason);
+  return letter;
+}
+
+nlohmann::json DeadLetterToJson(const DeadLetter& letter) {
+  nlohmann::json attempts = nlohmann::json::array();
+  for (const AttemptRecord& attempt : letter.attempts) attempts.push_back(AttemptToJson(attempt));
+  nlohmann::json row = {{"listener_id", letter.listener_id}, {"attempts", std::move(attempts)},
+                        {"reason", letter.reason}};
+  if (letter.delivery_id) row["delivery_id"] = *letter.delivery_id;
+  if (letter.change_log_pk) row["change_log_pk"] = *letter.change_log_pk;
+  if (letter.event && !letter.event->is_null()) row["event"] = *letter.event;
+  if (letter.row_data && !letter.row_data->is_null()) row["row_data"] = *letter.row_data;
+  if (letter.observer) row["observer"] = *letter.observer;
+  if (letter.action_index) row["action_index"] = *letter.action_index;
+  if (letter.action_type) row["action_type"] = *letter.action_type;
+  if (letter.entity_type) row["entity_type"] = *letter.entity_type;
+  return row;
+}
+
+}  // namespace fraiseql
