@@ -174,7 +174,7 @@ void BM_BatchCommit(benchmark::State& state) {
     Exec(tx, "BEGIN");
     Exec(tx, synchronous ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off");
     if (!PostgresLease::HeldInTransaction(tx, **lease).value_or(false)) BenchDatabase::Die("lease lost");
-    if (Result<void> inserted = InsertJobs(tx, id, jobs, std::nullopt); !inserted) {
+    if (auto inserted = InsertJobs(tx, id, jobs, std::nullopt); !inserted) {
       BenchDatabase::Die("InsertJobs: " + inserted.error().message);
     }
     Result<bool> swapped = PostgresCheckpointStore::CompareAndSwapInTransaction(

@@ -100,7 +100,7 @@ int Run(int argc, char** argv) {
     const auto insert_start = steady_clock::now();
     for (const std::vector<NewJob>& batch : batches) {
       Must(conn.Execute("BEGIN"), "BEGIN");
-      if (Result<void> inserted = InsertJobs(conn, "default", batch, std::nullopt); !inserted) {
+      if (auto inserted = InsertJobs(conn, "default", batch, std::nullopt); !inserted) {
         throw std::runtime_error(inserted.error().message);
       }
       Must(conn.Execute("COMMIT"), "COMMIT");

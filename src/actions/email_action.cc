@@ -406,8 +406,10 @@ class EmailActionImpl final : public Action {
                     done = std::move(done)]() mutable {
       auto message = BuildEmailMessage(state->spec, state->from, *event, delivery_id, now);
       if (!message) {
-        const bool no_recipients = message.error().message.starts_with("no recipient");
-        done(PermanentOutcome(no_recipients ? "no_recipients" : "template", message.error().message + " (permanent)"));
+        // The error_type label: "no_recipients" when the message had nobody to go to, else the
+        // template that could not be rendered.
+        const std::string_view detail = message.error().DetailCode(kEmailErrorDomain);
+        done(PermanentOutcome(detail.empty() ? "template" : std::string(detail), message.error().message + " (permanent)"));
         return;
       }
       done(Send(state->server, *message));
@@ -463,7 +465,10 @@ Result<EmailMessage> BuildEmailMessage(const EmailAction& spec, std::string_view
       }
     }
   }
-  if (message.recipients.empty()) return Error::InvalidArgument("no recipients: 'to' and 'to_template' gave none");
+  if (message.recipients.empty()) {
+    return Error::InvalidArgument("no recipients: 'to' and 'to_template' gave none")
+        .WithDetail(std::string(kEmailErrorDomain), "no_recipients");
+  }
   if (reply_to && !BareAddress(*reply_to)) {
     return Error::InvalidArgument("reply_to '" + TruncateUtf8(*reply_to, 80) + "' is not an email address");
   }

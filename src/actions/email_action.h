@@ -28,12 +28,14 @@ struct EmailMessage {
 // Content-Type "<content_type>; charset=utf-8", Content-Transfer-Encoding 7bit for ASCII bodies
 // with short lines, else quoted-printable (safe without the server's 8BITMIME).
 // kInvalidArgument, never retried, when a header value holds CR or LF ("template produced a
-// header with a line break": header injection), an address is not one, or no recipient is left.
+// header with a line break": header injection), an address is not one, or no recipient is left
+// (that one with the detail {kEmailErrorDomain, "no_recipients"}).
+inline constexpr std::string_view kEmailErrorDomain = "email";
 Result<EmailMessage> BuildEmailMessage(const EmailAction& spec, std::string_view from, const EntityEvent& event,
                                        std::string_view delivery_id, std::chrono::system_clock::time_point now);
 
 // REQUIRES (else kInvalidArgument): deps.email (the [email] section) and deps.blocking.
-// deps.clock dates the messages (the system clock when null). The SMTP session is bounded by
+// deps.clock dates the messages. The SMTP session is bounded by
 // the smaller of config.timeout and the [email] timeout. Outcomes: the server's final reply
 // through ClassifySmtpReply (4xx retryable, 5xx permanent); connection failures, TLS failures
 // and timeouts retryable ("connect", "dns", "tls", "timeout", "network"); bad rendered content

@@ -6,7 +6,6 @@
 #include <ostream>
 #include <string>
 #include <utility>
-#include <stop_token>
 #include <vector>
 
 #include "app/delivery_stack.h"
@@ -15,8 +14,11 @@
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "http/admin_server.h"
-#include "listener/lease.h"
+#include "common/holder_name.h"
 #include "listener/listener.h"
+#include "listener/postgres_change_log.h"
+#include "listener/postgres_hand_off.h"
+#include "listener/postgres_lease.h"
 #include "matcher/matcher.h"
 #include "metrics/families.h"
 #include "queue/postgres_job_queue.h"
@@ -65,31 +67,40 @@ class Daemon {
     PostgresJobQueueOptions queue_options;
     queue_options.database_url = url;
     queue_options.listener_id = config.database.listener_id;
+    queue_options.holder = daemon->holder_;
     queue_options.lock_timeout = job_queue.lock_timeout;
     queue_options.poll_interval = job_queue.poll_interval;
     queue_options.synchronous_commit = config.database.synchronous_commit;
     queue_options.shutdown_timeout = config.performance.shutdown_timeout;
+    // The listener hands at most this many committed deliveries to the local workers before it
+    // waits for them (FraiseQL's listener-to-executor channel).
+    queue_options.max_handed_over = config.performance.channel_capacity;
     daemon->queue_ = std::make_unique<PostgresJobQueue>(std::move(queue_options), daemon->clock_);
 
     Result<std::unique_ptr<DeliveryStack>> stack = DeliveryStack::Create(config, *daemon->queue_, daemon->clock_);
     if (!stack) return stack.error();
     daemon->stack_ = std::move(*stack);
 
-    daemon->lease_ = std::make_unique<PostgresLease>(url);
-    ListenerOptions listener_options = ListenerOptionsFrom(config.database, url);
-    listener_options.holder = daemon->queue_->holder();
-    // Jobs this process inserts are claimed by it for as long as the queue's own claims last, so
-    // after a crash they are due again as soon as any other claim of ours would be.
-    listener_options.claim_for = job_queue.lock_timeout;
-    PostgresJobQueue* queue = daemon->queue_.get();
-    Result<std::unique_ptr<Listener>> listener = Listener::Create(
-        std::move(listener_options), daemon->index_, *daemon->lease_, daemon->clock_,
-        [queue, stop = &daemon->hand_over_stop_](std::vector<Delivery> deliveries) {
-          queue->HandOver(std::move(deliveries));
-          // Backpressure (guarantee 5): the listener reads on only when the workers have room
-          // (or the daemon is shutting down: Shutdown() interrupts the wait).
-          queue->hand_over().WaitForRoom(std::chrono::steady_clock::time_point::max(), stop->get_token());
-        });
+    PostgresChangeLogOptions change_log_options;
+    change_log_options.database_url = url;
+    change_log_options.table = config.database.change_log_table;
+    change_log_options.listener_id = config.database.listener_id;
+    Result<std::unique_ptr<PostgresChangeLog>> change_log =
+        PostgresChangeLog::Create(std::move(change_log_options), daemon->clock_);
+    if (!change_log) return change_log.error();
+    daemon->change_log_ = std::move(*change_log);
+    daemon->leases_ = std::make_unique<PostgresLeaseStore>(url);
+    PostgresHandOffOptions hand_off_options;
+    hand_off_options.database_url = url;
+    hand_off_options.listener_id = config.database.listener_id;
+    hand_off_options.synchronous_commit = config.database.synchronous_commit;
+    daemon->hand_off_ = std::make_unique<PostgresHandOff>(std::move(hand_off_options), daemon->queue_.get());
+
+    ListenerOptions listener_options = ListenerOptionsFrom(config.database, config.performance);
+    listener_options.holder = daemon->holder_;
+    Result<std::unique_ptr<Listener>> listener =
+        Listener::Create(std::move(listener_options), daemon->index_, *daemon->change_log_, *daemon->leases_,
+                         *daemon->hand_off_, daemon->clock_);
     if (!listener) return listener.error();
     daemon->listener_ = std::move(*listener);
 
@@ -127,8 +138,7 @@ class Daemon {
   // no new claims, in-flight deliveries finish within shutdown_timeout, everything buffered is
   // written, and what was claimed but not started goes back to the queue, unlocked.
   void Shutdown() {
-    hand_over_stop_.request_stop();  // the listener may be waiting for room nobody will make now
-    listener_->Stop();
+    listener_->Stop();  // also ends a wait for the workers' room, which nobody will make now
     const size_t abandoned = stack_->Shutdown(config_.performance.shutdown_timeout);
     if (abandoned > 0) {
       log::Warn("shutdown timeout: deliveries still in flight are left to their claim's expiry",
@@ -145,12 +155,15 @@ class Daemon {
   const Config& config_;
   Clock& clock_ = RealClock();
   const ObserverIndex index_;
+  // One name for this process in every row it holds: its lease and its job claims.
+  const std::string holder_ = UniqueHolderName();
   std::unique_ptr<PostgresJobQueue> queue_;
   std::unique_ptr<DeliveryStack> stack_;
-  std::unique_ptr<PostgresLease> lease_;
+  std::unique_ptr<PostgresChangeLog> change_log_;
+  std::unique_ptr<PostgresLeaseStore> leases_;
+  std::unique_ptr<PostgresHandOff> hand_off_;
   std::unique_ptr<Listener> listener_;
   std::unique_ptr<AdminServer> admin_;
-  std::stop_source hand_over_stop_;
 };
 
 }  // namespace

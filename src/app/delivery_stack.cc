@@ -44,6 +44,7 @@ Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& confi
   DeliveryEngineOptions engine_options;
   engine_options.max_in_flight = config.performance.max_in_flight;
   engine_options.max_in_flight_per_target = config.performance.max_in_flight_per_target;
+  engine_options.claim_batch = config.job_queue.value_or(JobQueueConfig{}).batch_size;
   engine_options.circuit_breaker = config.circuit_breaker;
   engine_options.on_finished = std::move(options.on_finished);
   stack->engine_ = std::make_unique<DeliveryEngine>(*stack->actions_, queue, clock, std::move(engine_options));

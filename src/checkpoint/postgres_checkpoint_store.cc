@@ -245,80 +245,24 @@ Result<bool> RunGeneralCas(PgConnection& conn, const CasRequest& request) {
   return *written > 0;
 }
 
-Result<bool> CompareAndSwapOn(PgConnection& conn, std::string_view listener_id, int64_t expected_epoch,
-                              ChangeLogPosition expected_position, const Checkpoint& next) {
-  CasRequest request;
-  FRAISEQL_ASSIGN_OR_RETURN(request, MakeCasRequest(listener_id, expected_epoch, expected_position, next));
+// The listener's every batch runs kAdvanceSql: prepared once per connection, since parsing and
+// planning are about two thirds of a compare-and-swap that does not wait for a WAL flush.
+Result<bool> CompareAndSwapOn(PgConnection& conn, const CasRequest& request) {
   if (!request.advance) return RunGeneralCas(conn, request);
-  Result<PgResult> advanced = conn.Execute(kAdvanceSql, request.params);
+  Result<PgResult> advanced = conn.ExecutePrepared("fraiseql_checkpoint_advance", kAdvanceSql, request.params);
   if (!advanced) return std::move(advanced).error();
   return advanced->affected_rows() > 0;
 }
 
-// Runs the prepared kAdvanceSql on the store's own connection. Parsing and planning are about
-// two thirds of a compare-and-swap's cost when it does not wait for a WAL flush, so the store
-// prepares it once per connection. (db/ has no prepared statements yet: libpq is driven here
-// directly, with errors reported the way PgConnection::Execute reports them.)
-Result<PgResult> ExecuteAdvancePrepared(PgConnection& conn, bool& prepared, PgParams params) {
-  constexpr const char* kName = "fraiseql_checkpoint_advance";
-  auto failed = [&conn](const PGresult* raw) -> Error {
-    const char* sqlstate = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
-    std::string reason = raw != nullptr ? PQresultErrorMessage(raw) : PQerrorMessage(conn.native());
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == '\r')) reason.pop_back();
-    if (sqlstate == nullptr || *sqlstate == '\0') {
-      if (!conn.healthy()) return Error::Unavailable("the connection to " + conn.description() + " is lost: " + reason);
-      return Error::Internal("statement failed: " + reason);
-    }
-    const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
-    std::string message = std::string(kSqlStatePrefix) + sqlstate + ": " + (primary != nullptr ? primary : reason);
-    return Error{ClassifySqlState(sqlstate), std::move(message), std::nullopt};
-  };
-  using RawResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
-  if (!prepared) {
-    const std::string sql(kAdvanceSql);
-    RawResult prepare(PQprepare(conn.native(), kName, sql.c_str(), 0, nullptr), &PQclear);
-    if (!prepare || PQresultStatus(prepare.get()) != PGRES_COMMAND_OK) return failed(prepare.get());
-    prepared = true;
-  }
-  std::vector<const char*> values;
-  values.reserve(params.size());
-  for (const std::optional<std::string>& param : params) values.push_back(param ? param->c_str() : nullptr);
-  RawResult result(PQexecPrepared(conn.native(), kName, static_cast<int>(values.size()), values.data(), nullptr,
-                                  nullptr, /*resultFormat=text*/ 0),
-                   &PQclear);
-  if (!result || PQresultStatus(result.get()) != PGRES_COMMAND_OK) return failed(result.get());
-  return PgResult(result.release());
-}
-
 }  // namespace
 
-template <typename T, typename F>
-Result<T> PostgresCheckpointStore::WithConnection(F&& run) {
-  MutexLock lock(&mu_);
-  for (int attempt = 0;; ++attempt) {
-    bool fresh = false;
-    if (!session_ || !session_->conn.healthy()) {
-      session_.reset();
-      Result<PgConnection> conn = PgConnection::Connect(url_, options_.connect_timeout);
-      if (!conn) return std::move(conn).error();
-      if (!options_.synchronous_commit) {
-        Result<PgResult> set = conn->Execute("SET synchronous_commit = off");
+PostgresCheckpointStore::PostgresCheckpointStore(Secret url, Options options)
+    : session_(std::move(url), options.connect_timeout, [options](PgConnection& conn) -> Result<void> {
+        if (options.synchronous_commit) return Ok();
+        Result<PgResult> set = conn.Execute("SET synchronous_commit = off");
         if (!set) return std::move(set).error();
-      }
-      session_.emplace(Session{std::move(conn).value(), false});
-      fresh = true;
-    }
-    Result<T> result = run(*session_);
-    // An idle connection can die unnoticed (server restart, pg_terminate_backend): the first call
-    // finds out. Statements here are single and atomic, so running it again is safe.
-    if (!result && result.error().code == ErrorCode::kUnavailable && !session_->conn.healthy() && !fresh &&
-        attempt == 0) {
-      session_.reset();
-      continue;
-    }
-    return result;
-  }
-}
+        return Ok();
+      }) {}
 
 Result<std::optional<Checkpoint>> PostgresCheckpointStore::LoadWith(PgConnection& conn, std::string_view listener_id) {
   const std::optional<std::string> params[] = {std::string(listener_id)};
@@ -334,12 +278,14 @@ Result<bool> PostgresCheckpointStore::CompareAndSwapInTransaction(PgConnection& 
                                                                   int64_t expected_epoch,
                                                                   ChangeLogPosition expected_position,
                                                                   const Checkpoint& next) {
-  return CompareAndSwapOn(tx, listener_id, expected_epoch, expected_position, next);
+  CasRequest request;
+  FRAISEQL_ASSIGN_OR_RETURN(request, MakeCasRequest(listener_id, expected_epoch, expected_position, next));
+  return CompareAndSwapOn(tx, request);
 }
 
 Result<std::optional<Checkpoint>> PostgresCheckpointStore::Load(std::string_view listener_id) {
-  return WithConnection<std::optional<Checkpoint>>(
-      [&](Session& session) { return LoadWith(session.conn, listener_id); });
+  MutexLock lock(&mu_);
+  return session_.Run<std::optional<Checkpoint>>([&](PgConnection& conn) { return LoadWith(conn, listener_id); });
 }
 
 Result<void> PostgresCheckpointStore::Save(const Checkpoint& checkpoint) {
@@ -349,8 +295,9 @@ Result<void> PostgresCheckpointStore::Save(const Checkpoint& checkpoint) {
       Text(checkpoint.lease_epoch),   Text(checkpoint.batch_size),     Text(checkpoint.event_count),
       Text(checkpoint.total_events),  Text(checkpoint.consecutive_errors), checkpoint.last_error,
       checkpoint.updated_by};
-  return WithConnection<void>([&](Session& session) -> Result<void> {
-    Result<PgResult> result = session.conn.Execute(kSaveSql, params);
+  MutexLock lock(&mu_);
+  return session_.Run<void>([&](PgConnection& conn) -> Result<void> {
+    Result<PgResult> result = conn.Execute(kSaveSql, params);
     if (!result) return std::move(result).error();
     return Ok();
   });
@@ -360,25 +307,16 @@ Result<bool> PostgresCheckpointStore::CompareAndSwap(std::string_view listener_i
                                                      ChangeLogPosition expected_position, const Checkpoint& next) {
   CasRequest request;
   FRAISEQL_ASSIGN_OR_RETURN(request, MakeCasRequest(listener_id, expected_epoch, expected_position, next));
-  return WithConnection<bool>([&](Session& session) -> Result<bool> {
-    if (!request.advance) return RunGeneralCas(session.conn, request);
-    Result<PgResult> advanced = ExecuteAdvancePrepared(session.conn, session.advance_prepared, request.params);
-    if (!advanced && SqlStateOf(advanced.error()) == "26000") {
-      // The server forgot the statement while the connection lived (DISCARD ALL, a pooler in
-      // transaction mode): prepare it again.
-      session.advance_prepared = false;
-      advanced = ExecuteAdvancePrepared(session.conn, session.advance_prepared, request.params);
-    }
-    if (!advanced) return std::move(advanced).error();
-    return advanced->affected_rows() > 0;
-  });
+  MutexLock lock(&mu_);
+  return session_.Run<bool>([&](PgConnection& conn) { return CompareAndSwapOn(conn, request); });
 }
 
 Result<bool> PostgresCheckpointStore::Delete(std::string_view listener_id) {
   const std::optional<std::string> params[] = {std::string(listener_id),
                                                std::string(checkpoint_internal::kResetReason)};
-  return WithConnection<bool>([&](Session& session) -> Result<bool> {
-    Result<PgResult> result = session.conn.Execute(kDeleteSql, params);
+  MutexLock lock(&mu_);
+  return session_.Run<bool>([&](PgConnection& conn) -> Result<bool> {
+    Result<PgResult> result = conn.Execute(kDeleteSql, params);
     if (!result) return std::move(result).error();
     Result<int64_t> deleted = ParseNumber<int64_t>(*result, 0, 0);
     if (!deleted) return std::move(deleted).error();
@@ -394,8 +332,9 @@ Result<void> PostgresCheckpointStore::MoveTo(std::string_view listener_id, Chang
   FRAISEQL_RETURN_IF_ERROR(ValidateCheckpoint(probe));
   const std::optional<std::string> params[] = {probe.listener_id, Text(position.txid), Text(position.pk),
                                                checkpoint_internal::MoveReason(position, reason)};
-  return WithConnection<void>([&](Session& session) -> Result<void> {
-    Result<PgResult> result = session.conn.Execute(kMoveSql, params);
+  MutexLock lock(&mu_);
+  return session_.Run<void>([&](PgConnection& conn) -> Result<void> {
+    Result<PgResult> result = conn.Execute(kMoveSql, params);
     if (!result) return std::move(result).error();
     return Ok();
   });
@@ -404,9 +343,10 @@ Result<void> PostgresCheckpointStore::MoveTo(std::string_view listener_id, Chang
 Result<std::vector<CheckpointHistoryEntry>> PostgresCheckpointStore::History(std::string_view listener_id,
                                                                              size_t limit) {
   const std::optional<std::string> params[] = {std::string(listener_id), std::to_string(limit)};
-  return WithConnection<std::vector<CheckpointHistoryEntry>>(
-      [&](Session& session) -> Result<std::vector<CheckpointHistoryEntry>> {
-        Result<PgResult> result = session.conn.Execute(kHistorySql, params);
+  MutexLock lock(&mu_);
+  return session_.Run<std::vector<CheckpointHistoryEntry>>(
+      [&](PgConnection& conn) -> Result<std::vector<CheckpointHistoryEntry>> {
+        Result<PgResult> result = conn.Execute(kHistorySql, params);
         if (!result) return std::move(result).error();
         std::vector<CheckpointHistoryEntry> entries;
         entries.reserve(result->rows());

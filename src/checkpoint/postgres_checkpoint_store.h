@@ -1,5 +1,6 @@
 // PostgresCheckpointStore: the CheckpointStore contract on observer_checkpoints (migrations/003),
-// plus the in-transaction forms the listener advances its checkpoint with (guarantee 3).
+// plus the in-transaction compare-and-swap the listener's hand-off commits with (guarantee 3),
+// which runs the same statements as CompareAndSwap.
 // Thread-safety: methods are safe concurrently (one connection, one mutex); statics use the caller's.
 #pragma once
 
@@ -17,6 +18,7 @@
 #include "common/secret.h"
 #include "common/thread_annotations.h"
 #include "db/connection.h"
+#include "db/session.h"
 
 namespace fraiseql {
 
@@ -31,7 +33,7 @@ class PostgresCheckpointStore final : public CheckpointStore {
 
   // Connects on first use, and again (once per call) when it finds the connection lost.
   explicit PostgresCheckpointStore(Secret url) : PostgresCheckpointStore(std::move(url), Options()) {}
-  PostgresCheckpointStore(Secret url, Options options) : url_(std::move(url)), options_(options) {}
+  PostgresCheckpointStore(Secret url, Options options);
 
   Result<std::optional<Checkpoint>> Load(std::string_view listener_id) override LOCKS_EXCLUDED(mu_);
   Result<void> Save(const Checkpoint& checkpoint) override LOCKS_EXCLUDED(mu_);
@@ -56,21 +58,8 @@ class PostgresCheckpointStore final : public CheckpointStore {
                                                   const Checkpoint& next);
 
  private:
-  // The store's connection and what is prepared on it (prepared statements die with it).
-  struct Session {
-    PgConnection conn;
-    bool advance_prepared = false;
-  };
-
-  // Runs `run(session)` on the store's connection, connecting first when needed; when the call
-  // fails because an existing connection turned out to be lost, reconnects and runs it once more.
-  template <typename T, typename F>
-  Result<T> WithConnection(F&& run) LOCKS_EXCLUDED(mu_);
-
-  const Secret url_;
-  const Options options_;
   Mutex mu_;
-  std::optional<Session> session_ GUARDED_BY(mu_);
+  PgSession session_ GUARDED_BY(mu_);
 };
 
 }  // namespace fraiseql

@@ -27,27 +27,48 @@ enum class ErrorCode {
 
 std::string_view ErrorCodeName(ErrorCode code);
 
+// A machine-readable cause of an error, for callers that branch on it; never parsed back out of
+// the message. `domain` says whose code it is: "sqlstate" (PostgreSQL's five characters, see
+// db/sqlstate.h), or the name of the unit that defined its own codes ("email": "no_recipients").
+struct ErrorDetail {
+  std::string domain;
+  std::string code;
+
+  friend bool operator==(const ErrorDetail&, const ErrorDetail&) = default;
+};
+
 struct Error {
   ErrorCode code = ErrorCode::kInternal;
   std::string message;
   // Where in the input the problem is, when the input is text (config, expression, template).
   std::optional<SourceLocation> location;
+  std::optional<ErrorDetail> detail;
 
-  static Error InvalidArgument(std::string message) {
-    return {ErrorCode::kInvalidArgument, std::move(message), std::nullopt};
-  }
+  static Error Of(ErrorCode code, std::string message) { return {code, std::move(message), std::nullopt, std::nullopt}; }
+  static Error InvalidArgument(std::string message) { return Of(ErrorCode::kInvalidArgument, std::move(message)); }
   static Error FailedPrecondition(std::string message) {
-    return {ErrorCode::kFailedPrecondition, std::move(message), std::nullopt};
+    return Of(ErrorCode::kFailedPrecondition, std::move(message));
   }
-  static Error NotFound(std::string message) { return {ErrorCode::kNotFound, std::move(message), std::nullopt}; }
-  static Error Unavailable(std::string message) {
-    return {ErrorCode::kUnavailable, std::move(message), std::nullopt};
-  }
-  static Error Internal(std::string message) { return {ErrorCode::kInternal, std::move(message), std::nullopt}; }
+  static Error NotFound(std::string message) { return Of(ErrorCode::kNotFound, std::move(message)); }
+  static Error Unavailable(std::string message) { return Of(ErrorCode::kUnavailable, std::move(message)); }
+  static Error Internal(std::string message) { return Of(ErrorCode::kInternal, std::move(message)); }
 
   Error At(SourceLocation where) && {
     location = std::move(where);
     return std::move(*this);
+  }
+  Error WithDetail(std::string domain, std::string detail_code) && {
+    detail = ErrorDetail{std::move(domain), std::move(detail_code)};
+    return std::move(*this);
+  }
+  // The same error, its message prefixed with what was being done ("inserting jobs: ...").
+  Error Context(std::string_view what) && {
+    message = std::string(what) + ": " + message;
+    return std::move(*this);
+  }
+  // The code of `detail` when its domain is `domain`, else "".
+  std::string_view DetailCode(std::string_view domain) const {
+    return detail && detail->domain == domain ? std::string_view(detail->code) : std::string_view();
   }
 
   friend bool operator==(const Error&, const Error&) = default;

@@ -186,20 +186,20 @@ Result<PgConnection> PgConnection::Connect(const Secret& url, std::chrono::milli
 
 bool PgConnection::healthy() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
 
-Result<PgResult> PgConnection::Execute(std::string_view sql, PgParams params) {
-  if (!healthy()) return Error::Unavailable("the connection to " + description_ + " is lost");
-  if (params.size() > static_cast<size_t>(INT_MAX)) return Error::InvalidArgument("too many statement parameters");
+namespace {
+
+// libpq wants NUL-terminated parameter values; nullptr is SQL NULL.
+std::vector<const char*> ParamValues(PgParams params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const std::optional<std::string>& param : params) values.push_back(param ? param->c_str() : nullptr);
-  const std::string statement(sql);
+  return values;
+}
 
-  PgResult result(PQexecParams(conn_.get(), statement.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
-                               nullptr, nullptr, /*resultFormat=text*/ 0));
-  const PGresult* raw = result.result_.get();
+}  // namespace
+
+Error PgConnection::StatementError(const PGresult* raw) const {
   const ExecStatusType status = PQresultStatus(raw);  // PGRES_FATAL_ERROR for nullptr
-  if (raw != nullptr && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) return result;
-
   const char* sqlstate = raw != nullptr ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
   if (sqlstate == nullptr || *sqlstate == '\0') {
     // No SQLSTATE: libpq itself failed, typically because the server went away mid-statement.
@@ -211,13 +211,58 @@ Result<PgResult> PgConnection::Execute(std::string_view sql, PgParams params) {
     }
     return Error::Internal("statement failed: " + reason);
   }
-
-  std::string message = std::string(kSqlStatePrefix) + sqlstate + ": ";
   const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
-  message += OneLine(primary != nullptr ? primary : PQresultErrorMessage(raw));
-  if (const char* detail = PQresultErrorField(raw, PG_DIAG_MESSAGE_DETAIL)) message += " (" + OneLine(detail) + ")";
-  if (const char* hint = PQresultErrorField(raw, PG_DIAG_MESSAGE_HINT)) message += " (hint: " + OneLine(hint) + ")";
-  return Error{ClassifySqlState(sqlstate), std::move(message), std::nullopt};
+  std::string text = OneLine(primary != nullptr ? primary : PQresultErrorMessage(raw));
+  if (const char* detail = PQresultErrorField(raw, PG_DIAG_MESSAGE_DETAIL)) text += " (" + OneLine(detail) + ")";
+  if (const char* hint = PQresultErrorField(raw, PG_DIAG_MESSAGE_HINT)) text += " (hint: " + OneLine(hint) + ")";
+  return SqlStateError(sqlstate, text);
+}
+
+Result<PgResult> PgConnection::Checked(PgResult result) const {
+  const PGresult* raw = result.result_.get();
+  const ExecStatusType status = PQresultStatus(raw);
+  if (raw != nullptr && (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)) return result;
+  return StatementError(raw);
+}
+
+Result<PgResult> PgConnection::Execute(std::string_view sql, PgParams params) {
+  if (!healthy()) return Error::Unavailable("the connection to " + description_ + " is lost");
+  if (params.size() > static_cast<size_t>(INT_MAX)) return Error::InvalidArgument("too many statement parameters");
+  const std::vector<const char*> values = ParamValues(params);
+  const std::string statement(sql);
+  return Checked(PgResult(PQexecParams(conn_.get(), statement.c_str(), static_cast<int>(values.size()), nullptr,
+                                       values.data(), nullptr, nullptr, /*resultFormat=text*/ 0)));
+}
+
+Result<PgResult> PgConnection::ExecutePrepared(std::string_view name, std::string_view sql, PgParams params) {
+  if (!healthy()) return Error::Unavailable("the connection to " + description_ + " is lost");
+  if (params.size() > static_cast<size_t>(INT_MAX)) return Error::InvalidArgument("too many statement parameters");
+  const std::string statement_name(name);
+  const std::vector<const char*> values = ParamValues(params);
+  for (int attempt = 0;; ++attempt) {
+    if (std::find(prepared_.begin(), prepared_.end(), statement_name) == prepared_.end()) {
+      const std::string statement(sql);
+      Result<PgResult> prepared =
+          Checked(PgResult(PQprepare(conn_.get(), statement_name.c_str(), statement.c_str(), 0, nullptr)));
+      if (!prepared) return std::move(prepared).error();
+      prepared_.push_back(statement_name);
+    }
+    Result<PgResult> result = Checked(PgResult(PQexecPrepared(conn_.get(), statement_name.c_str(),
+                                                              static_cast<int>(values.size()), values.data(), nullptr,
+                                                              nullptr, /*resultFormat=text*/ 0)));
+    if (result || SqlStateOf(result.error()) != "26000" || attempt > 0) return result;
+    std::erase(prepared_, statement_name);  // the server forgot it: prepare it again
+  }
+}
+
+Result<void> PgConnection::ExecuteScript(std::string_view sql) {
+  if (!healthy()) return Error::Unavailable("the connection to " + description_ + " is lost");
+  const std::string text(sql);  // PQexec needs a terminating NUL
+  // PQexec returns the last statement's result, or the first error (it stops there).
+  PgResult result(PQexec(conn_.get(), text.c_str()));
+  const ExecStatusType status = PQresultStatus(result.result_.get());
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return Ok();
+  return StatementError(result.result_.get());
 }
 
 Result<std::string> PostgresDestination(const Secret& url) {

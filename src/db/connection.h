@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <libpq-fe.h>
 
@@ -71,6 +72,15 @@ class PgConnection {
   Result<PgResult> Execute(std::string_view sql, PgParams params);
   Result<PgResult> Execute(std::string_view sql) { return Execute(sql, PgParams()); }
 
+  // Execute, through a statement prepared once per connection under `name` (parsing and
+  // planning are most of a small statement's cost). Prepared again when the server forgot it
+  // (SQLSTATE 26000: DISCARD ALL, a pooler in transaction mode). REQUIRES: one `sql` per name.
+  Result<PgResult> ExecutePrepared(std::string_view name, std::string_view sql, PgParams params);
+
+  // Runs a script of several statements with the simple protocol (no parameters): migrations.
+  // Stops at the first error, which is returned as Execute's are.
+  Result<void> ExecuteScript(std::string_view sql);
+
   // False once the connection broke (the server went away, or a statement found it lost);
   // such a connection stays broken: drop it and connect again.
   bool healthy() const;
@@ -87,8 +97,15 @@ class PgConnection {
   };
   PgConnection(PGconn* conn, std::string description) : conn_(conn), description_(std::move(description)) {}
 
+  // The Error of a failed statement: the server's SQLSTATE (SqlStateError), or kUnavailable when
+  // the connection is lost. `raw` may be null (libpq could not even allocate a result).
+  Error StatementError(const PGresult* raw) const;
+  // Keeps a successful result; turns any other into StatementError.
+  Result<PgResult> Checked(PgResult result) const;
+
   std::unique_ptr<PGconn, Finish> conn_;
   std::string description_;
+  std::vector<std::string> prepared_;  // names prepared on this connection
 };
 
 // "postgresql://host:port/dbname" for a connection URL or conninfo string: the form logs,

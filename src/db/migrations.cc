@@ -25,36 +25,6 @@ struct Recorded {
 // REPEATABLE READ the snapshot would predate the wait and we would apply a migration twice.
 constexpr std::string_view kBegin = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
-// Runs a script of several statements through the simple-query protocol (PQexec): migration
-// bodies hold many statements and PgConnection::Execute allows one. Errors are formatted and
-// classified as PgConnection::Execute does.
-// TODO(db): replace with PgConnection::ExecuteScript once connection.h offers it.
-Result<void> ExecuteScript(PgConnection& conn, std::string_view sql) {
-  struct Clear {
-    void operator()(PGresult* result) const { PQclear(result); }
-  };
-  const std::string text(sql);  // PQexec needs a terminating NUL
-  // PQexec returns the last statement's result, or the first error (it stops there).
-  const std::unique_ptr<PGresult, Clear> result(PQexec(conn.native(), text.c_str()));
-  const ExecStatusType status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return Ok();
-
-  const char* sqlstate = result ? PQresultErrorField(result.get(), PG_DIAG_SQLSTATE) : nullptr;
-  if (sqlstate == nullptr || PQstatus(conn.native()) != CONNECTION_OK) {
-    return Error::Unavailable("the connection to " + conn.description() + " was lost");
-  }
-  std::string message = std::string(kSqlStatePrefix) + sqlstate + ": ";
-  const char* primary = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_PRIMARY);
-  message += primary != nullptr ? primary : "error";
-  if (const char* detail = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_DETAIL)) {
-    message += std::string(" (") + detail + ")";
-  }
-  if (const char* hint = PQresultErrorField(result.get(), PG_DIAG_MESSAGE_HINT)) {
-    message += std::string(" (hint: ") + hint + ")";
-  }
-  return Error{ClassifySqlState(sqlstate), std::move(message), std::nullopt};
-}
-
 // One migrator transaction holding the advisory lock. Rolls back unless committed, so every
 // early return of an error leaves the database as it was before BEGIN.
 class LockedTransaction {
@@ -206,7 +176,7 @@ Result<bool> ApplyOne(PgConnection& conn, const Migration& migration) {
     return false;
   }
 
-  if (Result<void> ran = ExecuteScript(conn, migration.sql); !ran) {
+  if (Result<void> ran = conn.ExecuteScript(migration.sql); !ran) {
     Error error = ran.error();
     error.message = "migration " + std::string(migration.name) + " failed and was rolled back: " + error.message;
     return error;

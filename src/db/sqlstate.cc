@@ -1,6 +1,5 @@
 #include "db/sqlstate.h"
 
-#include "common/text.h"
 
 namespace fraiseql {
 
@@ -18,15 +17,9 @@ ErrorCode ClassifySqlState(std::string_view sqlstate) {
   return ErrorCode::kInternal;
 }
 
-std::string_view SqlStateOf(const Error& error) {
-  const std::string_view message = error.message;
-  if (!message.starts_with(kSqlStatePrefix)) return {};
-  const std::string_view code = message.substr(kSqlStatePrefix.size(), 5);
-  if (code.size() != 5) return {};
-  for (const char c : code) {
-    if (!IsAsciiDigit(c) && !(c >= 'A' && c <= 'Z')) return {};
-  }
-  return code;
+Error SqlStateError(std::string_view sqlstate, std::string_view text) {
+  return Error::Of(ClassifySqlState(sqlstate), std::string(kSqlStatePrefix) + std::string(sqlstate) + ": " + std::string(text))
+      .WithDetail(std::string(kSqlStateDomain), std::string(sqlstate));
 }
 
 std::string_view SqlStateClass(std::string_view sqlstate) {

@@ -9,8 +9,9 @@
 
 namespace fraiseql {
 
-// Errors from db/ that carry a server's SQLSTATE start their message with this prefix and the
-// five-character code: "SQLSTATE 42883: function nope(jsonb) does not exist".
+// Errors from db/ that carry a server's SQLSTATE have it as their detail in this domain (and,
+// for people, at the start of their message: "SQLSTATE 42883: function nope(jsonb) does not exist").
+inline constexpr std::string_view kSqlStateDomain = "sqlstate";
 inline constexpr std::string_view kSqlStatePrefix = "SQLSTATE ";
 
 // The retry policy of a SQLSTATE (PostgreSQL manual, appendix A):
@@ -27,9 +28,13 @@ inline constexpr std::string_view kSqlStatePrefix = "SQLSTATE ";
 // A lost connection has no SQLSTATE; connection.h reports it as kUnavailable.
 ErrorCode ClassifySqlState(std::string_view sqlstate);
 
-// The SQLSTATE an Error from db/ carries (see kSqlStatePrefix), or "" when it has none (a lost
-// connection, a failed connect, a client-side problem). The view points into `error.message`.
-std::string_view SqlStateOf(const Error& error);
+// The SQLSTATE an Error from db/ carries, or "" when it has none (a lost connection, a failed
+// connect, a client-side problem). The view points into `error`.
+inline std::string_view SqlStateOf(const Error& error) { return error.DetailCode(kSqlStateDomain); }
+
+// The Error of a server's SQLSTATE: its code from ClassifySqlState, the SQLSTATE as its detail,
+// and "SQLSTATE <code>: <text>" as its message.
+Error SqlStateError(std::string_view sqlstate, std::string_view text);
 
 // The class of a SQLSTATE, its first two characters ("42" for "42883"); "" when not 5 long.
 std::string_view SqlStateClass(std::string_view sqlstate);

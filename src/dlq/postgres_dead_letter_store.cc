@@ -102,11 +102,6 @@ StoredDeadLetter DecodeRow(const PgResult& rows, size_t row) {
   return stored;
 }
 
-Error WithContext(std::string_view what, Error error) {
-  error.message = std::string(what) + ": " + error.message;
-  return error;
-}
-
 }  // namespace
 
 std::string PostgresDeadLetterStore::InsertSql(int param) {
@@ -135,7 +130,7 @@ Result<void> PostgresDeadLetterStore::AddWith(PgConnection& conn, std::span<cons
   for (const DeadLetter& letter : letters) rows.push_back(DeadLetterToJson(letter));
   const std::optional<std::string> params[] = {sql_text::Json(rows)};
   Result<PgResult> result = conn.Execute(InsertSql(1), params);
-  if (!result) return WithContext("inserting dead letters", std::move(result).error());
+  if (!result) return std::move(result).error().Context("inserting dead letters");
   return Ok();
 }
 
@@ -145,7 +140,7 @@ Result<std::vector<StoredDeadLetter>> PostgresDeadLetterStore::List(const DeadLe
   const Selection selection = Select(DeadLetterSelector{std::nullopt, filter});
   Result<PgResult> rows = conn_->Execute("SELECT " + Columns() + " FROM observer_dead_letters" + selection.sql,
                                          selection.params);
-  if (!rows) return WithContext("listing dead letters", std::move(rows).error());
+  if (!rows) return std::move(rows).error().Context("listing dead letters");
   std::vector<StoredDeadLetter> out;
   out.reserve(rows->rows());
   for (size_t row = 0; row < rows->rows(); ++row) out.push_back(DecodeRow(*rows, row));
@@ -156,7 +151,7 @@ Result<StoredDeadLetter> PostgresDeadLetterStore::Get(int64_t id) {
   const Selection selection = Select(DeadLetterSelector{id, {}});
   Result<PgResult> rows = conn_->Execute("SELECT " + Columns() + " FROM observer_dead_letters" + selection.sql,
                                          selection.params);
-  if (!rows) return WithContext("reading dead letter " + std::to_string(id), std::move(rows).error());
+  if (!rows) return std::move(rows).error().Context("reading dead letter " + std::to_string(id));
   if (rows->rows() == 0) return Error::NotFound("there is no dead letter " + std::to_string(id));
   return DecodeRow(*rows, 0);
 }
@@ -188,7 +183,7 @@ Result<RetryReport> PostgresDeadLetterStore::Retry(const DeadLetterSelector& sel
           " FROM picked p ORDER BY p.id";
   }
   Result<PgResult> rows = conn_->Execute(sql, selection.params);
-  if (!rows) return WithContext("retrying dead letters", std::move(rows).error());
+  if (!rows) return std::move(rows).error().Context("retrying dead letters");
   if (selector.id && rows->rows() == 0) return Error::NotFound("there is no dead letter " + std::to_string(*selector.id));
   RetryReport report;
   report.dry_run = dry_run;
@@ -214,7 +209,7 @@ Result<PurgeReport> PostgresDeadLetterStore::Purge(const DeadLetterSelector& sel
   const std::string sql =
       dry_run ? picked : "DELETE FROM observer_dead_letters WHERE id IN (" + picked + ") RETURNING id";
   Result<PgResult> rows = conn_->Execute(sql, selection.params);
-  if (!rows) return WithContext("purging dead letters", std::move(rows).error());
+  if (!rows) return std::move(rows).error().Context("purging dead letters");
   if (selector.id && rows->rows() == 0) return Error::NotFound("there is no dead letter " + std::to_string(*selector.id));
   PurgeReport report;
   report.dry_run = dry_run;

@@ -64,6 +64,7 @@ class DeliveryEngine::Core {
         in_flight_gauge_(metrics::DeliveriesInFlight().Get()) {
     options_.max_in_flight = std::max<uint32_t>(options_.max_in_flight, 1);
     options_.max_in_flight_per_target = std::max<uint32_t>(options_.max_in_flight_per_target, 1);
+    options_.claim_batch = std::max<uint32_t>(options_.claim_batch, 1);
     for (const ActionTable::Entry& entry : actions_.entries()) AddRoute(entry);
   }
 
@@ -80,7 +81,7 @@ class DeliveryEngine::Core {
         while (held_ >= options_.max_in_flight && !stop.stop_requested()) {
           clock_.WaitUntil(mu_, room_freed_, clock_.SteadyNow() + options_.claim_wait);
         }
-        room = options_.max_in_flight - held_;
+        room = std::min<size_t>(options_.max_in_flight - held_, options_.claim_batch);
       }
       if (stop.stop_requested()) break;
       std::vector<Delivery> batch = queue_.Claim(room, clock_.SteadyNow() + options_.claim_wait, stop);
@@ -141,6 +142,8 @@ class DeliveryEngine::Core {
     Breaker* breaker = nullptr;
     metrics::Counter* executed = nullptr;
     metrics::Histogram* duration = nullptr;
+    metrics::Counter* jobs_executed = nullptr;   // deliveries that succeeded
+    metrics::Histogram* job_duration = nullptr;  // first attempt to the end, retry waits included
     metrics::Counter* attempts_by_outcome[3] = {nullptr, nullptr, nullptr};
     std::string_view type_name;
   };
@@ -171,6 +174,8 @@ class DeliveryEngine::Core {
     route.type_name = ActionTypeName(entry.config->type);
     route.executed = &metrics::ActionExecutedTotal().WithLabels({route.type_name});
     route.duration = &metrics::ActionDurationSeconds().WithLabels({route.type_name});
+    route.jobs_executed = &metrics::JobExecutedTotal().WithLabels({route.type_name});
+    route.job_duration = &metrics::JobDurationSeconds().WithLabels({route.type_name});
     for (const DeliveryOutcomeKind kind :
          {DeliveryOutcomeKind::kSuccess, DeliveryOutcomeKind::kRetryable, DeliveryOutcomeKind::kPermanent}) {
       route.attempts_by_outcome[static_cast<size_t>(kind)] =
@@ -309,6 +314,8 @@ class DeliveryEngine::Core {
     room_freed_.notify_all();
 
     if (outcome.kind == DeliveryOutcomeKind::kSuccess) {
+      route.jobs_executed->Increment();
+      RecordJobDuration(route, delivery);
       Finish(delivery, FinalOutcome::kSuccess);
       queue_.Complete(delivery);
     } else if (retry_delay) {
@@ -342,6 +349,11 @@ class DeliveryEngine::Core {
         last.kind == DeliveryOutcomeKind::kRetryable
             ? "gave up after " + std::to_string(delivery.attempt_count()) + " attempts: " + last.message
             : last.message;
+    metrics::JobFailedTotal()
+        .WithLabels({route.type_name, last.error_type.empty() ? std::string_view("unknown")
+                                                               : std::string_view(last.error_type)})
+        .Increment();
+    RecordJobDuration(route, delivery);
     Finish(delivery, final_outcome);
     switch (observer.on_failure) {
       case FailurePolicy::kDlq:
@@ -368,6 +380,11 @@ class DeliveryEngine::Core {
             {"event_id", delivery.event ? delivery.event->id : ""},
             {"attempts", std::to_string(delivery.attempt_count())},
             {"reason", reason}};
+  }
+
+  void RecordJobDuration(const Route& route, const Delivery& delivery) {
+    if (delivery.attempts.empty()) return;
+    route.job_duration->Observe(std::chrono::duration<double>(clock_.Now() - delivery.attempts.front().started_at).count());
   }
 
   void Finish(const Delivery& delivery, FinalOutcome outcome) {

@@ -34,6 +34,7 @@ namespace fraiseql {
 struct DeliveryEngineOptions {
   uint32_t max_in_flight = 256;            // [performance] max_in_flight
   uint32_t max_in_flight_per_target = 32;  // [performance] max_in_flight_per_target
+  uint32_t claim_batch = 100;              // [job_queue] batch_size: one claim takes at most this many
   CircuitBreakerSettings circuit_breaker;  // [circuit_breaker]; an action's own settings win
   // How long one claim waits for due work before the dispatcher looks again.
   std::chrono::milliseconds claim_wait{200};

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpoint_store.h"
+#include "listener/change_log_source.h"
 #include "common/result.h"
 #include "db/connection.h"
 #include "event/entity_event.h"
@@ -22,24 +23,6 @@ namespace fraiseql {
 // Why this is gapless: every transaction below the xmin bound has ended, so no row can still
 // appear behind the position; a row whose transaction commits after a later-numbered row's has a
 // smaller txid and is read later, never skipped. No time windows are involved (docs/listener.md).
-
-// One row as read. `row` holds the converted columns, or the reason they could not be (a
-// non-numeric value in a legacy text column, JSON that does not parse): such a row is
-// dead-lettered with `raw`, every column as text, and reading goes on (guarantee 7).
-struct ChangeLogEntry {
-  ChangeLogPosition position;
-  Result<ChangeLogRow> row = Error::Internal("unset");
-  nlohmann::json raw;  // column name -> text or null; filled only when `row` is an error
-};
-
-// A cheap look at what is left (two index probes), for the backlog and lag gauges.
-struct BacklogEstimate {
-  // Rows after the position (by pk distance, so approximate: pk gaps left by rolled-back
-  // inserts count, and rows of other transactions interleave); 0 when caught up.
-  int64_t rows = 0;
-  // now() minus the created_at of the oldest committed row not yet read; 0 when caught up.
-  double lag_seconds = 0;
-};
 
 class ChangeLogReader {
  public:
@@ -79,8 +62,5 @@ class ChangeLogReader {
   std::string backlog_sql_;
   std::string legacy_position_sql_;
 };
-
-// The row as a JSON object with the change-log column names, for a dead letter's row_data.
-nlohmann::json ChangeLogRowToJson(const ChangeLogRow& row, ChangeLogPosition position);
 
 }  // namespace fraiseql

@@ -1,98 +1,88 @@
-// Listener: while it holds its listener id's lease, reads the change log gaplessly and hands each
-// batch of deliveries to the job queue in the transaction that advances its fenced checkpoint.
+// Listener: while it holds its listener id's lease, reads the change log gaplessly, turns rows into
+// deliveries (matching and conditions) and commits each batch through the HandOff seam, which
+// queues the deliveries and advances the fenced checkpoint as one step (guarantees 1, 3, 4, 7).
 // Thread-safety: Start/Stop/status may be called from any thread; the loop runs on one thread.
 //
-// Usage:
-//   PostgresLease lease(url);
-//   auto listener = Listener::Create(ListenerOptionsFrom(config.database, url), index, lease,
-//                                    clock, [&](std::vector<Delivery> d) { local_queue.Add(d); });
+// One turn of the loop: lead (acquire or renew the lease) -> take over the checkpoint when the
+// epoch is new -> wait for the workers' room (never past the next renewal: backpressure must not
+// cost the lease) -> read a batch -> commit it, or wait for news of rows. Every wait is on the
+// injected Clock or the source's news, so the loop runs on a FakeClock in tests.
+//
+// Usage (app/daemon.cc wires the PostgreSQL backends):
+//   auto listener = Listener::Create(ListenerOptionsFrom(config.database), index, change_log,
+//                                    leases, hand_off, clock);
 //   (*listener)->Start();   ...   (*listener)->Stop();   // Stop releases the lease
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "checkpoint/checkpoint_store.h"
 #include "common/clock.h"
 #include "common/mutex.h"
 #include "common/result.h"
-#include "common/secret.h"
 #include "common/thread_annotations.h"
 #include "config/sections.h"
-#include "delivery/delivery.h"
-#include "listener/change_log_reader.h"
+#include "listener/change_log_source.h"
+#include "listener/hand_off.h"
 #include "listener/lease.h"
-#include "listener/notify_wakeup.h"
 #include "matcher/matcher.h"
 
 namespace fraiseql {
 
 struct ListenerOptions {
-  Secret database_url;
   std::string listener_id = "default";
-  std::string change_log_table = "core.tb_entity_change_log";
-  uint32_t batch_size = 1000;  // clamped to [1, 10000] (the checkpoint's CHECK)
-  // The fallback when no NOTIFY comes (e.g. a NOTIFY lost while the LISTEN connection was down).
+  uint32_t batch_size = 1000;  // REQUIRES: [1, 10000] (the checkpoint's CHECK)
+  // The fallback when no news comes (e.g. a NOTIFY lost while the LISTEN connection was down).
   std::chrono::milliseconds poll_interval{1000};
-  // For the batch transaction only (SET LOCAL). Off is safe: a transaction lost in a crash of
-  // PostgreSQL only moves the checkpoint back, so its batch is read and enqueued again.
-  bool synchronous_commit = true;
-  // Lease holder and claim-stamp holder: unique per process. Empty: DefaultLeaseHolder().
+  // Lease holder: unique per process (UniqueHolderName()). Empty: one is made.
   std::string holder;
-  // The lease is renewed every ttl/3; a standby process tries to take it over at that cadence.
+  // The lease is renewed every ttl/3; a standby tries to take it over at that cadence.
   std::chrono::milliseconds lease_ttl{15000};
-  // Jobs handed to on_committed are inserted already claimed by `holder` for this long, so
-  // other processes' workers leave them to the local queue; if this process dies they become
-  // due again when the claim ends. nullopt, or no on_committed callback: inserted unclaimed.
-  std::optional<std::chrono::milliseconds> claim_for = std::chrono::minutes(5);
-  std::chrono::milliseconds connect_timeout{5000};
-  // Reconnects and retries after errors back off exponentially between these bounds.
+  // Retries after errors back off exponentially between these bounds.
   std::chrono::milliseconds retry_backoff_min{100};
   std::chrono::milliseconds retry_backoff_max{10000};
-  // When committed rows wait behind an older running transaction (no NOTIFY will say when it
-  // ends), the change log is looked at again after this, doubling up to poll_interval.
+  // When committed rows wait behind an older open transaction (no news will say when it ends),
+  // the change log is looked at again after this, doubling up to poll_interval.
   std::chrono::milliseconds held_back_poll{10};
   // The backlog and lag gauges are refreshed at most this often.
   std::chrono::milliseconds stats_interval{1000};
+  // A warning is logged when the backlog grows past this many rows (0: never), and an info line
+  // when it is back under.
+  uint32_t backlog_alert_threshold = 0;
 };
 
-// The options [database] gives; `url` is the resolved database URL.
-ListenerOptions ListenerOptionsFrom(const DatabaseConfig& database, Secret url);
+// The options [database] and [performance] give.
+ListenerOptions ListenerOptionsFrom(const DatabaseConfig& database, const PerformanceConfig& performance);
 
 class Listener {
  public:
-  // Called on the listener thread after each committed batch with its deliveries (in change-log
-  // order), at most once per commit. Not called when the commit's outcome is unknown (the
-  // connection broke during COMMIT): those jobs, if committed, run when their claim ends.
-  using OnCommitted = std::function<void(std::vector<Delivery>)>;
-
   // A snapshot for health checks, the admin API and tests.
   struct Status {
     bool leading = false;
     int64_t lease_epoch = 0;          // of the lease held now, 0 when not leading
     ChangeLogPosition position;       // the checkpoint as this listener last committed or loaded it
     uint64_t reads = 0;               // change-log reads done
+    uint64_t lease_attempts = 0;      // tries to take the lease while another process held it
     uint64_t batches_committed = 0;
     uint64_t rows_committed = 0;      // rows handed off (jobs, dead letters or nothing matched)
     uint64_t dead_letters = 0;
-    uint64_t reconnects = 0;          // new database connections after the first
     uint64_t fenced = 0;              // batches rolled back because the lease or checkpoint moved
+    uint64_t backpressure_waits = 0;  // waits for the workers' room that reached the renewal
     std::string last_error;           // empty when the last step succeeded
   };
 
-  // `index` (and the Config it was built from), `lease` and `clock` are borrowed and must
-  // outlive the listener. Errors: kInvalidArgument for unusable options (empty listener id,
-  // non-positive intervals); kInternal when no eventfd can be made.
+  // Everything is borrowed and must outlive the listener (`index` with the Config it was built
+  // from). Errors: kInvalidArgument for unusable options (empty listener id, batch size out of
+  // range, non-positive intervals).
   static Result<std::unique_ptr<Listener>> Create(ListenerOptions options, const ObserverIndex& index,
-                                                  PostgresLease& lease, Clock& clock, OnCommitted on_committed);
+                                                  ChangeLogSource& change_log, LeaseStore& leases, HandOff& hand_off,
+                                                  Clock& clock);
 
   ~Listener();  // Stop()
   Listener(const Listener&) = delete;
@@ -114,8 +104,8 @@ class Listener {
  private:
   class Loop;  // the loop's state, owned by the thread running it (listener.cc)
 
-  Listener(ListenerOptions options, const ObserverIndex& index, PostgresLease& lease, Clock& clock,
-           OnCommitted on_committed, NotifyWakeup wakeup);
+  Listener(ListenerOptions options, const ObserverIndex& index, ChangeLogSource& change_log, LeaseStore& leases,
+           HandOff& hand_off, Clock& clock);
 
   // For Loop: publishes progress.
   template <typename F>
@@ -126,10 +116,10 @@ class Listener {
 
   const ListenerOptions options_;
   const ObserverIndex& index_;
-  PostgresLease& lease_;
+  ChangeLogSource& change_log_;
+  LeaseStore& leases_;
+  HandOff& hand_off_;
   Clock& clock_;
-  const OnCommitted on_committed_;
-  NotifyWakeup wakeup_;  // Interrupt() from Stop's thread; the rest from the loop's
 
   mutable Mutex mu_;
   Status status_ GUARDED_BY(mu_);

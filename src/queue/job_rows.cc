@@ -8,9 +8,9 @@
 
 namespace fraiseql {
 
-Result<void> InsertJobs(PgConnection& tx, std::string_view listener_id, std::span<const NewJob> jobs,
-                        const std::optional<ClaimStamp>& claim) {
-  if (jobs.empty()) return {};
+Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string_view listener_id,
+                                                   std::span<const NewJob> jobs, const std::optional<ClaimStamp>& claim) {
+  if (jobs.empty()) return std::unordered_set<std::string>();
   // The batch travels as one JSON array unpacked by jsonb_to_recordset: one parameter, no array
   // literal escaping of event texts, and the server converts each field with its column's type.
   nlohmann::json rows = nlohmann::json::array();
@@ -45,7 +45,7 @@ Result<void> InsertJobs(PgConnection& tx, std::string_view listener_id, std::spa
       " j.attempts, j.last_error, $3, $4::timestamptz"
       " FROM jsonb_to_recordset($2::jsonb) AS j(delivery_id uuid, change_log_pk bigint, event jsonb,"
       " observer text, action_index int, attempt int, attempts jsonb, last_error text)"
-      " ON CONFLICT (delivery_id) DO NOTHING";
+      " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id::text";
   const std::optional<std::string> params[] = {
       std::string(listener_id),
       sql_text::Json(rows),
@@ -53,8 +53,11 @@ Result<void> InsertJobs(PgConnection& tx, std::string_view listener_id, std::spa
       claim ? std::optional<std::string>(sql_text::Timestamp(claim->locked_until)) : std::nullopt,
   };
   Result<PgResult> result = tx.Execute(kSql, params);
-  if (!result) return Error{result.error().code, "inserting jobs: " + result.error().message, std::nullopt};
-  return {};
+  if (!result) return std::move(result).error().Context("inserting jobs");
+  std::unordered_set<std::string> inserted;
+  inserted.reserve(result->rows());
+  for (size_t row = 0; row < result->rows(); ++row) inserted.emplace(result->Get(row, 0).value_or(""));
+  return inserted;
 }
 
 }  // namespace fraiseql

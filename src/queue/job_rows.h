@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "common/result.h"
 #include "db/connection.h"
@@ -29,8 +30,9 @@ struct ClaimStamp {
 
 // Inserts jobs inside the caller's open transaction (the listener's batch transaction); a job whose
 // delivery_id exists already is left alone (ON CONFLICT DO NOTHING: a replayed batch after a crash
-// adds nothing). One statement for the whole batch (unnest of arrays or a multi-row VALUES).
-Result<void> InsertJobs(PgConnection& tx, std::string_view listener_id, std::span<const NewJob> jobs,
-                        const std::optional<ClaimStamp>& claim);
+// adds nothing). One statement for the whole batch. Returns the delivery ids it inserted: only
+// those are new work (a replayed one may be running somewhere already).
+Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string_view listener_id,
+                                                   std::span<const NewJob> jobs, const std::optional<ClaimStamp>& claim);
 
 }  // namespace fraiseql

@@ -1,6 +1,7 @@
 #include "common/clock.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <thread>
 #include <vector>
 
@@ -53,6 +54,99 @@ TEST(FakeClockTest, ConcurrentAdvancesAreNotLost) {
   }
   EXPECT_EQ(clock.Now().time_since_epoch(), std::chrono::microseconds(kThreads * kAdvances));
   EXPECT_EQ(clock.SteadyNow().time_since_epoch(), std::chrono::microseconds(kThreads * kAdvances));
+}
+
+TEST(FakeClockTest, AWaitEndsWhenTimeReachesItsDeadlineAndNotBefore) {
+  FakeClock clock;
+  Mutex mu;
+  std::condition_variable cv;
+  bool returned = false;
+  bool result = true;
+  std::jthread waiter([&] {
+    MutexLock lock(&mu);
+    result = clock.WaitUntil(mu, cv, clock.SteadyNow() + 10s);
+    returned = true;
+  });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(9s);
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // still waiting: the deadline is not reached
+  {
+    MutexLock lock(&mu);
+    EXPECT_FALSE(returned);
+  }
+  clock.Advance(1s);
+  waiter.join();
+  EXPECT_TRUE(returned);
+  EXPECT_FALSE(result);  // the deadline passed
+  EXPECT_EQ(clock.waiters(), 0u);
+}
+
+TEST(FakeClockTest, ANotificationEndsAWaitWithoutTimePassing) {
+  FakeClock clock;
+  Mutex mu;
+  std::condition_variable cv;
+  bool ready = false;
+  std::jthread waiter([&] {
+    MutexLock lock(&mu);
+    while (!ready) {
+      if (!clock.WaitUntil(mu, cv, clock.SteadyNow() + 1h)) break;
+    }
+  });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  {
+    MutexLock lock(&mu);
+    ready = true;
+    cv.notify_all();
+  }
+  waiter.join();
+  EXPECT_EQ(clock.SteadyNow(), std::chrono::steady_clock::time_point{});
+}
+
+TEST(FakeClockTest, APassedDeadlineDoesNotWait) {
+  FakeClock clock;
+  Mutex mu;
+  std::condition_variable cv;
+  MutexLock lock(&mu);
+  EXPECT_FALSE(clock.WaitUntil(mu, cv, clock.SteadyNow()));
+}
+
+TEST(FakeClockTest, SleepEndsWhenTheClockIsAdvancedPastIt) {
+  FakeClock clock;
+  std::jthread sleeper([&] { clock.SleepFor(5s); });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(5s);
+  sleeper.join();
+  EXPECT_EQ(clock.waiters(), 0u);
+}
+
+TEST(FakeClockTest, ManyWaitersWakeInDeadlineOrderAsTimeMoves) {
+  FakeClock clock;
+  std::vector<std::jthread> sleepers;
+  for (int i = 1; i <= 3; ++i) sleepers.emplace_back([&clock, i] { clock.SleepFor(std::chrono::seconds(i)); });
+  ASSERT_TRUE(clock.AwaitWaiters(3));
+  clock.Advance(1s);
+  sleepers[0].join();
+  ASSERT_TRUE(clock.AwaitWaiters(2));
+  clock.Advance(2s);
+  sleepers[1].join();
+  sleepers[2].join();
+  EXPECT_EQ(clock.waiters(), 0u);
+}
+
+TEST(FakeClockTest, AwaitWaitersGivesUpAtItsRealTimeout) {
+  FakeClock clock;
+  EXPECT_FALSE(clock.AwaitWaiters(1, 10ms));
+}
+
+TEST(SystemClockTest, AWaitEndsAtItsDeadline) {
+  Clock& clock = RealClock();
+  Mutex mu;
+  std::condition_variable cv;
+  MutexLock lock(&mu);
+  const auto deadline = clock.SteadyNow() + 5ms;
+  while (clock.WaitUntil(mu, cv, deadline)) {
+  }
+  EXPECT_GE(clock.SteadyNow(), deadline);
 }
 
 TEST(SystemClockTest, SteadyNeverGoesBack) {

@@ -101,6 +101,22 @@ TEST(ErrorTest, AtAttachesALocation) {
   EXPECT_EQ(error.message, "bad key");
 }
 
+TEST(ErrorTest, ADetailIsTypedAndSurvivesContext) {
+  const Error error = Error::InvalidArgument("no recipients").WithDetail("email", "no_recipients").Context("building");
+  EXPECT_EQ(error.message, "building: no recipients");
+  EXPECT_EQ(error.code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error.DetailCode("email"), "no_recipients");
+  EXPECT_EQ(error.DetailCode("sqlstate"), "");
+  EXPECT_EQ(Error::Internal("x").DetailCode("email"), "");
+}
+
+TEST(ErrorTest, RetryableCodesAreUnavailableAndAborted) {
+  EXPECT_TRUE(IsRetryable(Error::Unavailable("x")));
+  EXPECT_TRUE(IsRetryable(Error::Of(ErrorCode::kAborted, "x")));
+  EXPECT_FALSE(IsRetryable(Error::InvalidArgument("x")));
+  EXPECT_FALSE(IsRetryable(Error::Internal("x")));
+}
+
 TEST(ErrorTest, CodeNames) {
   EXPECT_EQ(ErrorCodeName(ErrorCode::kInvalidArgument), "invalid_argument");
   EXPECT_EQ(ErrorCodeName(ErrorCode::kFailedPrecondition), "failed_precondition");

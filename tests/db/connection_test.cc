@@ -48,12 +48,16 @@ TEST(ClassifySqlStateTest, EverythingElseIsInternal) {
   }
 }
 
-TEST(SqlStateOfTest, ReadsThePrefixOnly) {
-  EXPECT_EQ(SqlStateOf(Error::InvalidArgument("SQLSTATE 42883: function f() does not exist")), "42883");
-  EXPECT_EQ(SqlStateOf(Error::Unavailable("SQLSTATE 57P01: terminating connection")), "57P01");
+TEST(SqlStateOfTest, ReadsTheTypedDetailNeverTheMessage) {
+  const Error error = SqlStateError("42883", "function f() does not exist");
+  EXPECT_EQ(SqlStateOf(error), "42883");
+  EXPECT_EQ(error.code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(error.message, "SQLSTATE 42883: function f() does not exist");
+  // Context on the way out keeps the detail (the message no longer starts with it).
+  EXPECT_EQ(SqlStateOf(SqlStateError("22P02", "bad").Context("inserting jobs")), "22P02");
+  EXPECT_EQ(SqlStateOf(Error::InvalidArgument("SQLSTATE 42883: only text")), "");
   EXPECT_EQ(SqlStateOf(Error::Unavailable("the connection to x is lost")), "");
-  EXPECT_EQ(SqlStateOf(Error::Unavailable("SQLSTATE 42")), "");
-  EXPECT_EQ(SqlStateOf(Error::Unavailable("SQLSTATE 4x883: lower case is not a code")), "");
+  EXPECT_EQ(SqlStateOf(Error::Internal("x").WithDetail("email", "no_recipients")), "");
   EXPECT_EQ(SqlStateClass("42883"), "42");
   EXPECT_EQ(SqlStateClass("428"), "");
 }
@@ -175,6 +179,35 @@ TEST_F(PgConnectionTest, StatementTimeoutIsUnavailable) {
   ASSERT_FALSE(result);
   EXPECT_EQ(SqlStateOf(result.error()), "57014");
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+}
+
+TEST_F(PgConnectionTest, APreparedStatementRunsAgainAndIsPreparedAgainWhenTheServerForgotIt) {
+  const Params params{"41"};
+  for (int round = 0; round < 2; ++round) {
+    auto result = connection_->ExecutePrepared("plus_one", "SELECT $1::int + 1", params);
+    ASSERT_TRUE(result) << result.error().message;
+    EXPECT_EQ(result->Get(0, 0), "42");
+  }
+  ASSERT_TRUE(connection_->Execute("DEALLOCATE ALL"));  // as DISCARD ALL or a pooler would
+  auto again = connection_->ExecutePrepared("plus_one", "SELECT $1::int + 1", params);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->Get(0, 0), "42");
+  auto bad = connection_->ExecutePrepared("broken", "SELECT FROM WHERE", {});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(SqlStateOf(bad.error()), "42601");
+}
+
+TEST_F(PgConnectionTest, AScriptRunsEveryStatementAndStopsAtTheFirstError) {
+  ASSERT_TRUE(connection_->ExecuteScript("CREATE TEMP TABLE script_t (n int); INSERT INTO script_t VALUES (1), (2);"));
+  auto count = connection_->Execute("SELECT count(*) FROM script_t");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->Get(0, 0), "2");
+  Result<void> failed = connection_->ExecuteScript("INSERT INTO script_t VALUES (3); SELECT 1/0; INSERT INTO script_t VALUES (4);");
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(SqlStateOf(failed.error()), "22012");
+  count = connection_->Execute("SELECT count(*) FROM script_t");
+  ASSERT_TRUE(count);
+  EXPECT_EQ(count->Get(0, 0), "2");  // one implicit transaction: the whole script rolled back
 }
 
 TEST_F(PgConnectionTest, MultipleStatementsAreRefused) {

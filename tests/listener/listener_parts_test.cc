@@ -1,5 +1,6 @@
-// The listener's parts against the real PostgreSQL: the gapless ChangeLogReader, the lease and
-// the NOTIFY wake-up. Every test has a migrated database of its own.
+// The listener's PostgreSQL parts against the real server: the gapless ChangeLogReader, the lease
+// store (under the LeaseStore contract, plus what only it does) and the NOTIFY wake-up. Every test
+// has a migrated database of its own.
 #include <atomic>
 #include <thread>
 
@@ -9,7 +10,8 @@
 #include "checkpoint/postgres_checkpoint_store.h"
 #include "event/entity_event.h"
 #include "listener/change_log_reader.h"
-#include "listener/lease.h"
+#include "lease_contract.h"
+#include "listener/postgres_lease.h"
 #include "listener/notify_wakeup.h"
 #include "listener_test_util.h"
 
@@ -241,51 +243,31 @@ TEST(ChangeLogReader, EstimatesTheBacklog) {
   EXPECT_EQ(caught_up->lag_seconds, 0.0);
 }
 
-// --- PostgresLease --------------------------------------------------------------------------
+// --- PostgresLeaseStore ---------------------------------------------------------------------
 
 constexpr milliseconds kLongTtl{60'000};
 
-TEST(PostgresLease, OneHolderAtATimeAndEpochsRiseOnChangeOfHolder) {
-  MigratedDatabase database;
-  PostgresLease lease(database.url());
-  Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", kLongTtl);
-  ASSERT_TRUE(a) << a.error().message;
-  ASSERT_TRUE(*a);
-  EXPECT_EQ((*a)->epoch, 1);
-  EXPECT_GT((*a)->expires_at, std::chrono::system_clock::now() + std::chrono::seconds(50));
+class PostgresLeaseBackend final : public LeaseBackend {
+ public:
+  LeaseStore& leases() override { return leases_; }
+  void Expire(std::string_view listener_id) override {
+    database_.Execute("UPDATE observer_leases SET expires_at = now() - interval '1 second' WHERE listener_id = $1",
+                      {std::string(listener_id)});
+  }
 
-  Result<std::optional<Lease>> again = lease.TryAcquire("l1", "a", kLongTtl);
-  ASSERT_TRUE(again && *again);
-  EXPECT_EQ((*again)->epoch, 1);
-  Result<std::optional<Lease>> b = lease.TryAcquire("l1", "b", kLongTtl);
-  ASSERT_TRUE(b);
-  EXPECT_FALSE(*b);
-  // Another listener id is another lease.
-  Result<std::optional<Lease>> other = lease.TryAcquire("l2", "b", kLongTtl);
-  ASSERT_TRUE(other && *other);
+ private:
+  MigratedDatabase database_{"lease"};
+  PostgresLeaseStore leases_{database_.url()};
+};
 
-  Result<bool> released = lease.Release(**a);
-  ASSERT_TRUE(released);
-  EXPECT_TRUE(*released);
-  b = lease.TryAcquire("l1", "b", kLongTtl);
-  ASSERT_TRUE(b && *b);
-  EXPECT_EQ((*b)->epoch, 2);
-  // The former holder's lease is gone: renewing and releasing it change nothing.
-  Result<std::optional<Lease>> renewed = lease.Renew(**a, kLongTtl);
-  ASSERT_TRUE(renewed);
-  EXPECT_FALSE(*renewed);
-  released = lease.Release(**a);
-  ASSERT_TRUE(released);
-  EXPECT_FALSE(*released);
-  Result<std::optional<Lease>> current = lease.Current("l1");
-  ASSERT_TRUE(current && *current);
-  EXPECT_EQ((*current)->holder, "b");
-  EXPECT_EQ((*current)->epoch, 2);
-}
+INSTANTIATE_TEST_SUITE_P(Postgres, LeaseStoreContract,
+                         ::testing::Values(LeaseBackendFactory{"Postgres",
+                                                               [] { return std::make_unique<PostgresLeaseBackend>(); }}),
+                         LeaseBackendName);
 
 TEST(PostgresLease, AnExpiredLeaseIsTakenOverByTheDatabaseClock) {
   MigratedDatabase database;
-  PostgresLease lease(database.url());
+  PostgresLeaseStore lease(database.url());
   Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", milliseconds(300));
   ASSERT_TRUE(a && *a);
   std::optional<Lease> b;
@@ -300,17 +282,6 @@ TEST(PostgresLease, AnExpiredLeaseIsTakenOverByTheDatabaseClock) {
   EXPECT_EQ(Scalar(conn, "SELECT holder FROM observer_leases WHERE listener_id = 'l1'"), "b");
 }
 
-TEST(PostgresLease, RenewExtendsTheSameEpoch) {
-  MigratedDatabase database;
-  PostgresLease lease(database.url());
-  Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", milliseconds(1000));
-  ASSERT_TRUE(a && *a);
-  Result<std::optional<Lease>> renewed = lease.Renew(**a, kLongTtl);
-  ASSERT_TRUE(renewed && *renewed);
-  EXPECT_EQ((*renewed)->epoch, 1);
-  EXPECT_GT((*renewed)->expires_at, (*a)->expires_at);
-}
-
 TEST(PostgresLease, EpochsStartAboveTheStoredCheckpoint) {
   MigratedDatabase database;
   PostgresCheckpointStore store(database.url());
@@ -318,7 +289,7 @@ TEST(PostgresLease, EpochsStartAboveTheStoredCheckpoint) {
   checkpoint.listener_id = "l1";
   checkpoint.lease_epoch = 7;
   ASSERT_TRUE(store.Save(checkpoint));
-  PostgresLease lease(database.url());
+  PostgresLeaseStore lease(database.url());
   Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", kLongTtl);
   ASSERT_TRUE(a && *a);
   EXPECT_EQ((*a)->epoch, 8);
@@ -332,36 +303,31 @@ TEST(PostgresLease, EpochsStartAboveTheStoredCheckpoint) {
 
 TEST(PostgresLease, HeldInTransactionChecksHolderEpochAndExpiry) {
   MigratedDatabase database;
-  PostgresLease lease(database.url());
+  PostgresLeaseStore lease(database.url());
   Result<std::optional<Lease>> a = lease.TryAcquire("l1", "a", kLongTtl);
   ASSERT_TRUE(a && *a);
   PgConnection tx = database.Connect();
   MustExecute(tx, "BEGIN");
-  Result<bool> held = PostgresLease::HeldInTransaction(tx, **a);
+  Result<bool> held = PostgresLeaseStore::HeldInTransaction(tx, **a);
   ASSERT_TRUE(held) << held.error().message;
   EXPECT_TRUE(*held);
   MustExecute(tx, "COMMIT");
   Lease stale = **a;
   stale.epoch = 0;
-  EXPECT_FALSE(PostgresLease::HeldInTransaction(tx, stale).value());
+  EXPECT_FALSE(PostgresLeaseStore::HeldInTransaction(tx, stale).value());
   ASSERT_TRUE(lease.Release(**a));
-  EXPECT_FALSE(PostgresLease::HeldInTransaction(tx, **a).value());
+  EXPECT_FALSE(PostgresLeaseStore::HeldInTransaction(tx, **a).value());
 }
 
-TEST(PostgresLease, RejectsBadArgumentsAndReportsAnUnreachableDatabase) {
-  MigratedDatabase database;
-  PostgresLease lease(database.url());
-  EXPECT_EQ(lease.TryAcquire("l1", "", kLongTtl).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(lease.TryAcquire("", "a", kLongTtl).error().code, ErrorCode::kInvalidArgument);
-  EXPECT_EQ(lease.TryAcquire("l1", "a", milliseconds(0)).error().code, ErrorCode::kInvalidArgument);
-  PostgresLease nowhere(Secret("postgresql://postgres@127.0.0.1:" + std::to_string(UnusedLoopbackPort()) + "/x"),
-                        PostgresLease::Options{milliseconds(2000)});
+TEST(PostgresLease, ReportsAnUnreachableDatabase) {
+  PostgresLeaseStore nowhere(Secret("postgresql://postgres@127.0.0.1:" + std::to_string(UnusedLoopbackPort()) + "/x"),
+                             milliseconds(2000));
   EXPECT_EQ(nowhere.TryAcquire("l1", "a", kLongTtl).error().code, ErrorCode::kUnavailable);
 }
 
 TEST(PostgresLease, SurvivesATerminatedConnection) {
   MigratedDatabase database;
-  PostgresLease lease(database.url());
+  PostgresLeaseStore lease(database.url());
   ASSERT_TRUE(lease.TryAcquire("l1", "a", kLongTtl));
   PgConnection admin = database.Connect();
   MustExecute(admin,
@@ -370,12 +336,6 @@ TEST(PostgresLease, SurvivesATerminatedConnection) {
   Result<std::optional<Lease>> again = lease.TryAcquire("l1", "a", kLongTtl);
   ASSERT_TRUE(again) << again.error().message;
   EXPECT_TRUE(*again);
-}
-
-TEST(DefaultLeaseHolder, IsUniquePerCall) {
-  const std::string a = DefaultLeaseHolder();
-  EXPECT_THAT(a, HasSubstr(":" + std::to_string(::getpid()) + ":"));
-  EXPECT_NE(a, DefaultLeaseHolder());
 }
 
 // --- NotifyWakeup ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-// The Listener end to end against the real PostgreSQL (label pg): gapless reading across
+// The Listener end to end on its PostgreSQL backends (label pg): gapless reading across
 // out-of-order commits, poison rows, batching, restarts, fencing, failover between two
 // listeners, NOTIFY wake-ups and reconnection. Every test has a migrated database of its own.
+// The loop's logic alone, on memory backends and a FakeClock, is in listener_loop_test.cc.
 #include "listener/listener.h"
 
 #include <set>
@@ -10,7 +11,13 @@
 
 #include "checkpoint/postgres_checkpoint_store.h"
 #include "config/config.h"
+#include "dlq/postgres_dead_letter_store.h"
+#include "hand_off_contract.h"
+#include "listener/postgres_change_log.h"
+#include "listener/postgres_hand_off.h"
+#include "listener/postgres_lease.h"
 #include "listener_test_util.h"
+#include "queue/postgres_job_queue.h"
 #include "matcher/matcher.h"
 #include "metrics/families.h"
 
@@ -54,26 +61,89 @@ Config MustConfig(const char* text) {
   return std::move(*loaded.config);
 }
 
-// What on_committed received, from the listener's thread.
-class Received {
+// One process's listener on the test database, with the PostgreSQL backends the daemon wires:
+// the change log, the lease, the hand-off, and (for a local queue) the job queue it hands to.
+class Process {
  public:
-  void Add(std::vector<Delivery> deliveries) LOCKS_EXCLUDED(mu_) {
-    MutexLock lock(&mu_);
-    for (Delivery& delivery : deliveries) deliveries_.push_back(std::move(delivery));
+  Process(const MigratedDatabase& database, ListenerOptions options, const ObserverIndex& index, bool local_queue,
+          bool synchronous_commit)
+      : leases_(database.url()) {
+    PostgresChangeLogOptions log_options;
+    log_options.database_url = database.url();
+    log_options.listener_id = options.listener_id;
+    change_log_ = PostgresChangeLog::Create(log_options, RealClock()).value();
+    if (local_queue) {
+      PostgresJobQueueOptions queue_options;
+      queue_options.database_url = database.url();
+      queue_options.listener_id = options.listener_id;
+      queue_options.holder = options.holder;
+      queue_ = std::make_unique<PostgresJobQueue>(queue_options, RealClock());
+    }
+    PostgresHandOffOptions hand_off_options;
+    hand_off_options.database_url = database.url();
+    hand_off_options.listener_id = options.listener_id;
+    hand_off_options.synchronous_commit = synchronous_commit;
+    hand_off_ = std::make_unique<PostgresHandOff>(hand_off_options, queue_.get());
+    Result<std::unique_ptr<Listener>> listener =
+        Listener::Create(std::move(options), index, *change_log_, leases_, *hand_off_, RealClock());
+    if (!listener) throw std::runtime_error(listener.error().message);
+    listener_ = std::move(listener).value();
   }
-  size_t size() const LOCKS_EXCLUDED(mu_) {
-    MutexLock lock(&mu_);
-    return deliveries_.size();
+  ~Process() { Stop(); }
+
+  void Start() { listener_->Start(); }
+  void Stop() { listener_->Stop(); }
+  Listener::Status status() const { return listener_->status(); }
+  // The local queue (REQUIRES: made with one): what the listener handed over in memory.
+  PostgresJobQueue& queue() { return *queue_; }
+
+ private:
+  PostgresLeaseStore leases_;
+  std::unique_ptr<PostgresChangeLog> change_log_;
+  std::unique_ptr<PostgresJobQueue> queue_;
+  std::unique_ptr<PostgresHandOff> hand_off_;
+  std::unique_ptr<Listener> listener_;
+};
+
+constexpr bool kLocalQueue = true;
+
+// The HandOff contract over PostgresHandOff, handing over to a local PostgresJobQueue.
+class PostgresHandOffBackend final : public HandOffBackend {
+ public:
+  PostgresHandOffBackend() {
+    PostgresJobQueueOptions queue_options;
+    queue_options.database_url = database_.url();
+    queue_options.listener_id = "main";
+    queue_options.holder = "holder-a";
+    queue_options.max_handed_over = kHandOffRoom;
+    queue_ = std::make_unique<PostgresJobQueue>(queue_options, RealClock());
+    PostgresHandOffOptions options;
+    options.database_url = database_.url();
+    options.listener_id = "main";
+    hand_off_ = std::make_unique<PostgresHandOff>(options, queue_.get());
   }
-  std::vector<Delivery> all() const LOCKS_EXCLUDED(mu_) {
-    MutexLock lock(&mu_);
-    return deliveries_;
+  HandOff& hand_off() override { return *hand_off_; }
+  LeaseStore& leases() override { return leases_; }
+  size_t Queued() override { return static_cast<size_t>(database_.Count("SELECT count(*) FROM observer_jobs")); }
+  std::vector<StoredDeadLetter> DeadLetters() override {
+    PgConnection conn = database_.Connect();
+    return PostgresDeadLetterStore(&conn).List({}).value();
+  }
+  std::vector<Delivery> Take(size_t max) override {
+    return queue_->Claim(max, std::chrono::steady_clock::now() + std::chrono::milliseconds(200), {});
   }
 
  private:
-  mutable Mutex mu_;
-  std::vector<Delivery> deliveries_ GUARDED_BY(mu_);
+  MigratedDatabase database_{"handoff"};
+  PostgresLeaseStore leases_{database_.url()};
+  std::unique_ptr<PostgresJobQueue> queue_;
+  std::unique_ptr<PostgresHandOff> hand_off_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Postgres, HandOffContract,
+                         ::testing::Values(HandOffBackendFactory{
+                             "Postgres", [] { return std::make_unique<PostgresHandOffBackend>(); }}),
+                         HandOffBackendName);
 
 class ListenerTest : public ::testing::Test {
  protected:
@@ -81,7 +151,6 @@ class ListenerTest : public ::testing::Test {
 
   ListenerOptions Options(std::string holder = "holder-a") const {
     ListenerOptions options;
-    options.database_url = database_.url();
     options.listener_id = "main";
     options.holder = std::move(holder);
     options.poll_interval = milliseconds(200);
@@ -91,13 +160,8 @@ class ListenerTest : public ::testing::Test {
     return options;
   }
 
-  std::unique_ptr<Listener> Make(ListenerOptions options, PostgresLease& lease, Received* received = nullptr) {
-    Listener::OnCommitted on_committed;
-    if (received) on_committed = [received](std::vector<Delivery> d) { received->Add(std::move(d)); };
-    Result<std::unique_ptr<Listener>> listener =
-        Listener::Create(std::move(options), index_, lease, clock_, std::move(on_committed));
-    if (!listener) throw std::runtime_error(listener.error().message);
-    return std::move(listener).value();
+  std::unique_ptr<Process> Make(ListenerOptions options, bool local_queue = false, bool synchronous_commit = true) {
+    return std::make_unique<Process>(database_, std::move(options), index_, local_queue, synchronous_commit);
   }
 
   int64_t Jobs() { return Count(conn_, "SELECT count(*) FROM observer_jobs"); }
@@ -118,10 +182,9 @@ class ListenerTest : public ::testing::Test {
     return *loaded;
   }
 
-  MigratedDatabase database_;
+  MigratedDatabase database_{"lsn"};
   Config config_;
   ObserverIndex index_;
-  SystemClock clock_;
   PgConnection conn_;
 };
 
@@ -129,17 +192,16 @@ TEST_F(ListenerTest, HandsRowsToTheJobQueueClaimedAndAdvancesTheCheckpoint) {
   const int64_t a = InsertOrder(conn_, 1);
   const int64_t b = InsertOrder(conn_, 2);
   const double processed_before = metrics::EventsProcessedTotal().Get().Value();
-  PostgresLease lease(database_.url());
-  Received received;
-  std::unique_ptr<Listener> listener = Make(Options(), lease, &received);
+  std::unique_ptr<Process> listener = Make(Options(), kLocalQueue);
   listener->Start();
   ASSERT_TRUE(WaitForJobs(2));
-  ASSERT_TRUE(PollUntil([&] { return received.size() == 2; }));
+  // Handed over in memory: the local queue's claim returns them without a claim statement.
+  std::vector<Delivery> deliveries = listener->queue().Claim(10, std::chrono::steady_clock::now() + kPollDeadline, {});
   EXPECT_THAT(JobPks(), ElementsAre(a, b));
   // Inserted already claimed by this process: its local queue runs them.
   EXPECT_EQ(Count(conn_, "SELECT count(*) FROM observer_jobs WHERE locked_by = 'holder-a' AND locked_until > now()"),
             2);
-  std::vector<Delivery> deliveries = received.all();
+  ASSERT_EQ(deliveries.size(), 2u);
   EXPECT_EQ(deliveries[0].observer, "orders");
   EXPECT_EQ(deliveries[0].event->data, nlohmann::json({{"n", 1}}));
   EXPECT_EQ(deliveries[0].id, MakeDeliveryId(deliveries[0].event->id, "orders", 0));
@@ -159,8 +221,7 @@ TEST_F(ListenerTest, HandsRowsToTheJobQueueClaimedAndAdvancesTheCheckpoint) {
 }
 
 TEST_F(ListenerTest, OutOfOrderCommitIsDeliveredExactlyOnce) {
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   // T2 takes the older transaction id; T1 then inserts the first (lowest pk) row and stays open.
   PgConnection t2 = database_.Connect();
@@ -187,8 +248,7 @@ TEST_F(ListenerTest, OutOfOrderCommitIsDeliveredExactlyOnce) {
 }
 
 TEST_F(ListenerTest, RowsBehindAnOlderOpenTransactionWaitForIt) {
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().leading && listener->status().reads > 0; }));
   PgConnection t1 = database_.Connect();
@@ -213,8 +273,7 @@ TEST_F(ListenerTest, PoisonRowsAreDeadLetteredWithReasonsAndNeighboursFlow) {
   // An UPDATE without a pre-image: "status_changes" cannot evaluate field_changed(status).
   const int64_t no_pre_image = InsertRow(conn_, "Order", "UPDATE", EntityUuid(4), R"({"n": 4, "status": "x"})");
   const int64_t good2 = InsertOrder(conn_, 5);
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == good2; }));
   // "orders" still gets the UPDATE: only the failing (event, observer) pair is dead-lettered.
@@ -244,8 +303,7 @@ TEST_F(ListenerTest, ALegacyTextObjectIdIsDeadLetteredWithTheRow) {
   MustExecute(conn_, "ALTER TABLE core.tb_entity_change_log ALTER COLUMN object_id TYPE text");
   const int64_t legacy = InsertRow(conn_, "Order", "INSERT", "42");
   const int64_t good = InsertOrder(conn_, 2);
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == good; }));
   EXPECT_THAT(JobPks(), ElementsAre(good));
@@ -258,10 +316,9 @@ TEST_F(ListenerTest, ALegacyTextObjectIdIsDeadLetteredWithTheRow) {
 TEST_F(ListenerTest, BatchBoundariesAreRespected) {
   std::vector<int64_t> pks;
   for (int n = 1; n <= 5; ++n) pks.push_back(InsertOrder(conn_, n));
-  PostgresLease lease(database_.url());
   ListenerOptions options = Options();
   options.batch_size = 2;
-  std::unique_ptr<Listener> listener = Make(options, lease);
+  std::unique_ptr<Process> listener = Make(options);
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == pks.back(); }));
   EXPECT_EQ(JobPks(), pks);
@@ -279,22 +336,19 @@ TEST_F(ListenerTest, BatchBoundariesAreRespected) {
 TEST_F(ListenerTest, ARestartContinuesFromTheCheckpointWithoutDuplicates) {
   std::vector<int64_t> pks;
   for (int n = 1; n <= 3; ++n) pks.push_back(InsertOrder(conn_, n));
-  PostgresLease lease(database_.url());
   {
-    std::unique_ptr<Listener> first = Make(Options(), lease);
+    std::unique_ptr<Process> first = Make(Options());
     first->Start();
     ASSERT_TRUE(PollUntil([&] { return first->status().position.pk == pks.back(); }));
     first->Stop();
   }
   for (int n = 4; n <= 5; ++n) pks.push_back(InsertOrder(conn_, n));
-  Received received;
-  PostgresLease other_process(database_.url());
-  std::unique_ptr<Listener> second = Make(Options("holder-b"), other_process, &received);
+  std::unique_ptr<Process> second = Make(Options("holder-b"), kLocalQueue);
   second->Start();
   ASSERT_TRUE(PollUntil([&] { return second->status().position.pk == pks.back(); }));
   EXPECT_EQ(JobPks(), pks);
   // Only the new rows went to the new process's local queue.
-  EXPECT_EQ(received.size(), 2u);
+  EXPECT_EQ(second->queue().hand_over().size(), 2u);
   EXPECT_EQ(Stored()->total_events, 5);
   // The new holder's epoch took the checkpoint over: one failover row in the history.
   EXPECT_EQ(Count(conn_, "SELECT count(*) FROM observer_checkpoints_history WHERE reason LIKE 'failover:%'"), 1);
@@ -316,8 +370,7 @@ TEST_F(ListenerTest, AFraiseqlCheckpointContinuesAfterItsIdNotFromTheStart) {
   MustExecute(conn_, "INSERT INTO observer_checkpoints (listener_id, last_processed_id, updated_by) VALUES ('main', " +
                          std::to_string(legacy[2]) + ", 'fraiseql')");
   const int64_t later = InsertOrder(conn_, 6);
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == later; }));
   EXPECT_THAT(JobPks(), ElementsAre(legacy[3], legacy[4], later));
@@ -332,8 +385,7 @@ TEST_F(ListenerTest, AFraiseqlCheckpointWhoseRowsWerePurgedReadsOnlyWhatFollowsI
   MustExecute(conn_, "DELETE FROM core.tb_entity_change_log WHERE pk_entity_change_log = " + std::to_string(a));
   MustExecute(conn_, "INSERT INTO observer_checkpoints (listener_id, last_processed_id, updated_by) VALUES ('main', " +
                          std::to_string(b) + ", 'fraiseql')");
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == c; }));
   EXPECT_THAT(JobPks(), ElementsAre(c));
@@ -350,8 +402,7 @@ TEST_F(ListenerTest, ARowStillUncommittedBehindAFraiseqlCheckpointIsNotSkipped) 
   const int64_t early = InsertOrder(conn_, 2);
   MustExecute(conn_, "INSERT INTO observer_checkpoints (listener_id, last_processed_id, updated_by) VALUES ('main', " +
                          std::to_string(early) + ", 'fraiseql')");
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   // The takeover wrote its position (with a txid) before the open transaction ends.
   ASSERT_TRUE(PollUntil([&] {
@@ -365,10 +416,9 @@ TEST_F(ListenerTest, ARowStillUncommittedBehindAFraiseqlCheckpointIsNotSkipped) 
 
 TEST_F(ListenerTest, AStaleEpochCannotAdvanceTheCheckpoint) {
   const int64_t a = InsertOrder(conn_, 1);
-  PostgresLease lease(database_.url());
   ListenerOptions options = Options();
   options.lease_ttl = milliseconds(60'000);  // no renewal during the test: the batch fences it
-  std::unique_ptr<Listener> listener = Make(options, lease);
+  std::unique_ptr<Process> listener = Make(options);
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == a; }));
   const int64_t epoch = listener->status().lease_epoch;
@@ -389,10 +439,8 @@ TEST_F(ListenerTest, AStaleEpochCannotAdvanceTheCheckpoint) {
 }
 
 TEST_F(ListenerTest, TwoListenersWithOneIdOnlyOneReadsAndTheOtherTakesOver) {
-  PostgresLease lease_a(database_.url());
-  PostgresLease lease_b(database_.url());
-  std::unique_ptr<Listener> a = Make(Options("holder-a"), lease_a);
-  std::unique_ptr<Listener> b = Make(Options("holder-b"), lease_b);
+  std::unique_ptr<Process> a = Make(Options("holder-a"));
+  std::unique_ptr<Process> b = Make(Options("holder-b"));
   a->Start();
   ASSERT_TRUE(PollUntil([&] { return a->status().leading; }));
   b->Start();
@@ -413,11 +461,10 @@ TEST_F(ListenerTest, TwoListenersWithOneIdOnlyOneReadsAndTheOtherTakesOver) {
 }
 
 TEST_F(ListenerTest, NotifyWakesTheListenerLongBeforeThePollInterval) {
-  PostgresLease lease(database_.url());
   ListenerOptions options = Options();
   options.poll_interval = std::chrono::minutes(1);
   options.lease_ttl = std::chrono::minutes(10);  // no renewal wake-ups either
-  std::unique_ptr<Listener> listener = Make(options, lease);
+  std::unique_ptr<Process> listener = Make(options);
   listener->Start();
   // Caught up on the empty log and waiting.
   ASSERT_TRUE(PollUntil([&] { return listener->status().leading && listener->status().reads > 0; }));
@@ -431,8 +478,7 @@ TEST_F(ListenerTest, NotifyWakesTheListenerLongBeforeThePollInterval) {
 
 TEST_F(ListenerTest, ReconnectsAfterItsBackendsAreTerminated) {
   const int64_t a = InsertOrder(conn_, 1);
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == a; }));
   // Every connection of the listener (reads, LISTEN, lease) dies, as in a PostgreSQL restart.
@@ -442,17 +488,13 @@ TEST_F(ListenerTest, ReconnectsAfterItsBackendsAreTerminated) {
   const int64_t b = InsertOrder(conn_, 2);
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == b; }));
   EXPECT_THAT(JobPks(), ElementsAre(a, b));
-  EXPECT_GE(listener->status().reconnects, 1u);
   listener->Stop();
 }
 
 TEST_F(ListenerTest, AsynchronousCommitKeepsTheSameResults) {
   std::vector<int64_t> pks;
   for (int n = 1; n <= 3; ++n) pks.push_back(InsertOrder(conn_, n));
-  PostgresLease lease(database_.url());
-  ListenerOptions options = Options();
-  options.synchronous_commit = false;
-  std::unique_ptr<Listener> listener = Make(options, lease);
+  std::unique_ptr<Process> listener = Make(Options(), !kLocalQueue, /*synchronous_commit=*/false);
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == pks.back(); }));
   EXPECT_EQ(JobPks(), pks);
@@ -462,8 +504,7 @@ TEST_F(ListenerTest, AsynchronousCommitKeepsTheSameResults) {
 TEST_F(ListenerTest, AnOperatorMoveIsFollowed) {
   std::vector<int64_t> pks;
   for (int n = 1; n <= 2; ++n) pks.push_back(InsertOrder(conn_, n));
-  PostgresLease lease(database_.url());
-  std::unique_ptr<Listener> listener = Make(Options(), lease);
+  std::unique_ptr<Process> listener = Make(Options());
   listener->Start();
   ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == pks.back(); }));
   // Replay from the start: the jobs exist already (same delivery ids), so nothing is doubled.
@@ -476,36 +517,18 @@ TEST_F(ListenerTest, AnOperatorMoveIsFollowed) {
   listener->Stop();
 }
 
-TEST(ListenerOptions, ComeFromTheDatabaseSection) {
+TEST(ListenerOptions, ComeFromTheDatabaseAndPerformanceSections) {
   DatabaseConfig database;
   database.listener_id = "orders";
   database.batch_size = 50;
   database.poll_interval = milliseconds(250);
-  database.synchronous_commit = false;
-  ListenerOptions options = ListenerOptionsFrom(database, Secret("postgresql://x/y"));
+  PerformanceConfig performance;
+  performance.backlog_alert_threshold = 7;
+  ListenerOptions options = ListenerOptionsFrom(database, performance);
   EXPECT_EQ(options.listener_id, "orders");
-  EXPECT_EQ(options.change_log_table, "core.tb_entity_change_log");
   EXPECT_EQ(options.batch_size, 50u);
   EXPECT_EQ(options.poll_interval, milliseconds(250));
-  EXPECT_FALSE(options.synchronous_commit);
-  EXPECT_EQ(options.database_url.Reveal(), "postgresql://x/y");
-}
-
-TEST(ListenerCreate, RejectsUnusableOptions) {
-  Config config = MustConfig(kObservers);
-  ObserverIndex index(config.observers);
-  PostgresLease lease(Secret("postgresql://127.0.0.1:1/none"));
-  SystemClock clock;
-  ListenerOptions options;
-  options.listener_id = "";
-  EXPECT_EQ(Listener::Create(options, index, lease, clock, nullptr).error().code, ErrorCode::kInvalidArgument);
-  options.listener_id = "x";
-  options.poll_interval = milliseconds(0);
-  EXPECT_EQ(Listener::Create(options, index, lease, clock, nullptr).error().code, ErrorCode::kInvalidArgument);
-  options.poll_interval = milliseconds(10);
-  Result<std::unique_ptr<Listener>> made = Listener::Create(options, index, lease, clock, nullptr);
-  ASSERT_TRUE(made);
-  EXPECT_FALSE((*made)->options().holder.empty());  // DefaultLeaseHolder()
+  EXPECT_EQ(options.backlog_alert_threshold, 7u);
 }
 
 }  // namespace

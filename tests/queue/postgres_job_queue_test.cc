@@ -49,7 +49,7 @@ void InsertJobsNow(const MigratedDatabase& db, std::string_view listener_id, con
                    const std::optional<ClaimStamp>& claim = std::nullopt) {
   PgConnection conn = db.Connect();
   if (!conn.Execute("BEGIN")) throw std::runtime_error("BEGIN failed");
-  Result<void> inserted = InsertJobs(conn, listener_id, jobs, claim);
+  auto inserted = InsertJobs(conn, listener_id, jobs, claim);
   if (!inserted) throw std::runtime_error("InsertJobs: " + inserted.error().message);
   if (!conn.Execute("COMMIT")) throw std::runtime_error("COMMIT failed");
 }
@@ -146,7 +146,7 @@ TEST(InsertJobsTest, RefusesAnIdThatIsNotAUuid) {
   std::vector<NewJob> jobs = Jobs(1, 1);
   jobs[0].delivery.id = "not-a-uuid";
   PgConnection conn = db.Connect();
-  Result<void> inserted = InsertJobs(conn, "default", jobs, std::nullopt);
+  auto inserted = InsertJobs(conn, "default", jobs, std::nullopt);
   ASSERT_FALSE(inserted);
   EXPECT_EQ(inserted.error().code, ErrorCode::kInvalidArgument);
 }

@@ -1,11 +1,6 @@
-#include "listener/lease.h"
-
-#include <unistd.h>
+#include "listener/postgres_lease.h"
 
 #include <charconv>
-#include <climits>
-#include <cstdio>
-#include <random>
 #include <utility>
 
 namespace fraiseql {
@@ -83,6 +78,10 @@ Result<std::optional<Lease>> LeaseFrom(const PgResult& result, std::string_view 
   return std::optional<Lease>(std::move(lease));
 }
 
+}  // namespace
+
+namespace lease_internal {
+
 Result<void> CheckArguments(std::string_view listener_id, std::string_view holder, std::chrono::milliseconds ttl) {
   if (listener_id.empty() || listener_id.size() > 255) {
     return Error::InvalidArgument("a lease needs a listener id of 1 to 255 bytes");
@@ -96,77 +95,47 @@ Result<void> CheckArguments(std::string_view listener_id, std::string_view holde
   return Ok();
 }
 
-}  // namespace
+}  // namespace lease_internal
 
-std::string DefaultLeaseHolder() {
-  char host[256] = {};
-  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof(host), "unknown");
-  std::random_device device;
-  char suffix[16] = {};
-  std::snprintf(suffix, sizeof(suffix), "%08x", static_cast<unsigned>(device()));
-  std::string holder = std::string(host) + ":" + std::to_string(::getpid()) + ":" + suffix;
-  if (holder.size() > 255) holder.erase(0, holder.size() - 255);
-  return holder;
-}
-
-template <typename T, typename F>
-Result<T> PostgresLease::WithConnection(F&& run) {
-  MutexLock lock(&mu_);
-  for (int attempt = 0;; ++attempt) {
-    bool fresh = false;
-    if (!conn_ || !conn_->healthy()) {
-      conn_.reset();
-      Result<PgConnection> conn = PgConnection::Connect(url_, options_.connect_timeout);
-      if (!conn) return std::move(conn).error();
-      conn_.emplace(std::move(conn).value());
-      fresh = true;
-    }
-    Result<T> result = run(*conn_);
-    // A connection that died while idle is found out by the first statement; each statement
-    // here is single and idempotent for its holder, so it runs once more on a new connection.
-    if (!result && result.error().code == ErrorCode::kUnavailable && !conn_->healthy() && !fresh && attempt == 0) {
-      conn_.reset();
-      continue;
-    }
-    return result;
-  }
-}
-
-Result<std::optional<Lease>> PostgresLease::TryAcquire(std::string_view listener_id, std::string_view holder,
+Result<std::optional<Lease>> PostgresLeaseStore::TryAcquire(std::string_view listener_id, std::string_view holder,
                                                        std::chrono::milliseconds ttl) {
-  FRAISEQL_RETURN_IF_ERROR(CheckArguments(listener_id, holder, ttl));
+  FRAISEQL_RETURN_IF_ERROR(lease_internal::CheckArguments(listener_id, holder, ttl));
   const std::optional<std::string> params[] = {std::string(listener_id), std::string(holder),
                                                std::to_string(ttl.count())};
-  return WithConnection<std::optional<Lease>>([&](PgConnection& conn) -> Result<std::optional<Lease>> {
+  MutexLock lock(&mu_);
+  return session_.Run<std::optional<Lease>>([&](PgConnection& conn) -> Result<std::optional<Lease>> {
     Result<PgResult> result = conn.Execute(kTryAcquireSql, params);
     if (!result) return std::move(result).error();
     return LeaseFrom(*result, listener_id, holder);
   });
 }
 
-Result<std::optional<Lease>> PostgresLease::Renew(const Lease& lease, std::chrono::milliseconds ttl) {
-  FRAISEQL_RETURN_IF_ERROR(CheckArguments(lease.listener_id, lease.holder, ttl));
+Result<std::optional<Lease>> PostgresLeaseStore::Renew(const Lease& lease, std::chrono::milliseconds ttl) {
+  FRAISEQL_RETURN_IF_ERROR(lease_internal::CheckArguments(lease.listener_id, lease.holder, ttl));
   const std::optional<std::string> params[] = {lease.listener_id, lease.holder, std::to_string(lease.epoch),
                                                std::to_string(ttl.count())};
-  return WithConnection<std::optional<Lease>>([&](PgConnection& conn) -> Result<std::optional<Lease>> {
+  MutexLock lock(&mu_);
+  return session_.Run<std::optional<Lease>>([&](PgConnection& conn) -> Result<std::optional<Lease>> {
     Result<PgResult> result = conn.Execute(kRenewSql, params);
     if (!result) return std::move(result).error();
     return LeaseFrom(*result, lease.listener_id, lease.holder);
   });
 }
 
-Result<bool> PostgresLease::Release(const Lease& lease) {
+Result<bool> PostgresLeaseStore::Release(const Lease& lease) {
   const std::optional<std::string> params[] = {lease.listener_id, lease.holder, std::to_string(lease.epoch)};
-  return WithConnection<bool>([&](PgConnection& conn) -> Result<bool> {
+  MutexLock lock(&mu_);
+  return session_.Run<bool>([&](PgConnection& conn) -> Result<bool> {
     Result<PgResult> result = conn.Execute(kReleaseSql, params);
     if (!result) return std::move(result).error();
     return result->rows() > 0;
   });
 }
 
-Result<std::optional<Lease>> PostgresLease::Current(std::string_view listener_id) {
+Result<std::optional<Lease>> PostgresLeaseStore::Current(std::string_view listener_id) {
   const std::optional<std::string> params[] = {std::string(listener_id)};
-  return WithConnection<std::optional<Lease>>([&](PgConnection& conn) -> Result<std::optional<Lease>> {
+  MutexLock lock(&mu_);
+  return session_.Run<std::optional<Lease>>([&](PgConnection& conn) -> Result<std::optional<Lease>> {
     Result<PgResult> result = conn.Execute(kCurrentSql, params);
     if (!result) return std::move(result).error();
     if (result->rows() == 0) return std::optional<Lease>();
@@ -181,7 +150,7 @@ Result<std::optional<Lease>> PostgresLease::Current(std::string_view listener_id
   });
 }
 
-Result<bool> PostgresLease::HeldInTransaction(PgConnection& tx, const Lease& lease) {
+Result<bool> PostgresLeaseStore::HeldInTransaction(PgConnection& tx, const Lease& lease) {
   const std::optional<std::string> params[] = {lease.listener_id, lease.holder, std::to_string(lease.epoch)};
   Result<PgResult> result = tx.Execute(kHeldSql, params);
   if (!result) return std::move(result).error();

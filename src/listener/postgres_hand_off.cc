@@ -1,0 +1,100 @@
+#include "listener/postgres_hand_off.h"
+
+#include <utility>
+
+#include "db/sqlstate.h"
+#include "dlq/postgres_dead_letter_store.h"
+#include "listener/postgres_lease.h"
+
+namespace fraiseql {
+namespace {
+
+Result<void> Run(PgConnection& conn, std::string_view sql) {
+  Result<PgResult> result = conn.Execute(sql);
+  if (!result) return std::move(result).error();
+  return Ok();
+}
+
+// kInvalidArgument only for the batch's own data (class 22): the listener then isolates the row
+// at fault. Other refusals are about the database and are retried until someone fixes it.
+Error ClassifyRefusal(Error error) {
+  if (error.code == ErrorCode::kInvalidArgument && !SqlStateOf(error).empty() &&
+      SqlStateClass(SqlStateOf(error)) != "22") {
+    error.code = ErrorCode::kFailedPrecondition;
+  }
+  return error;
+}
+
+}  // namespace
+
+PostgresHandOff::PostgresHandOff(PostgresHandOffOptions options, PostgresJobQueue* local)
+    : options_(std::move(options)),
+      local_(local),
+      checkpoints_(options_.database_url, PostgresCheckpointStore::Options{options_.connect_timeout, true}),
+      session_(options_.database_url, options_.connect_timeout, [name = "fraiseql-observer hand-off " +
+                                                                        options_.listener_id](PgConnection& conn) {
+        const std::optional<std::string> params[] = {name};
+        Result<PgResult> set = conn.Execute("SELECT set_config('application_name', left($1, 63), false)", params);
+        if (!set) return Result<void>(std::move(set).error());
+        return Ok();
+      }) {}
+
+Result<std::optional<Checkpoint>> PostgresHandOff::LoadCheckpoint(std::string_view listener_id) {
+  return checkpoints_.Load(listener_id);
+}
+
+Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expected_epoch, const HandOffBatch& batch) {
+  PgConnection* tx = nullptr;
+  FRAISEQL_ASSIGN_OR_RETURN(tx, session_.Get());
+  std::unordered_set<std::string> inserted;
+  Result<HandOffOutcome> outcome = CommitOn(*tx, lease, expected_epoch, batch, inserted);
+  if (!outcome || *outcome != HandOffOutcome::kCommitted) {
+    // Outside a transaction this only warns; a failure means the connection is gone, and the
+    // next Commit connects again.
+    if (tx->healthy()) {
+      [[maybe_unused]] Result<PgResult> ignored = tx->Execute("ROLLBACK");
+    }
+    if (!tx->healthy()) session_.Reset();
+    if (!outcome) return ClassifyRefusal(std::move(outcome).error());
+    return outcome;
+  }
+  if (local_ != nullptr && !inserted.empty()) {
+    // Only the jobs this insert made: a replayed one is queued already, maybe running.
+    std::vector<Delivery> deliveries;
+    deliveries.reserve(inserted.size());
+    for (const NewJob& job : batch.jobs) {
+      if (inserted.contains(job.delivery.id)) deliveries.push_back(job.delivery);
+    }
+    local_->HandOver(std::move(deliveries));
+  }
+  return outcome;
+}
+
+Result<HandOffOutcome> PostgresHandOff::CommitOn(PgConnection& tx, const Lease& lease, int64_t expected_epoch,
+                                                 const HandOffBatch& batch,
+                                                 std::unordered_set<std::string>& inserted) {
+  FRAISEQL_RETURN_IF_ERROR(Run(tx, "BEGIN"));
+  FRAISEQL_RETURN_IF_ERROR(Run(tx, options_.synchronous_commit ? "SET LOCAL synchronous_commit = on"
+                                                               : "SET LOCAL synchronous_commit = off"));
+  bool held = false;
+  FRAISEQL_ASSIGN_OR_RETURN(held, PostgresLeaseStore::HeldInTransaction(tx, lease));
+  if (!held) return HandOffOutcome::kLeaseLost;
+  if (!batch.jobs.empty()) {
+    const std::optional<ClaimStamp> claim = local_ != nullptr ? std::optional(local_->NewClaimStamp()) : std::nullopt;
+    FRAISEQL_ASSIGN_OR_RETURN(inserted, InsertJobs(tx, lease.listener_id, batch.jobs, claim));
+  }
+  FRAISEQL_RETURN_IF_ERROR(PostgresDeadLetterStore::AddWith(tx, batch.dead_letters));
+  bool swapped = false;
+  FRAISEQL_ASSIGN_OR_RETURN(swapped, PostgresCheckpointStore::CompareAndSwapInTransaction(
+                                         tx, lease.listener_id, expected_epoch, batch.from, batch.next));
+  if (!swapped) return HandOffOutcome::kCheckpointMoved;
+  FRAISEQL_RETURN_IF_ERROR(Run(tx, "COMMIT"));
+  return HandOffOutcome::kCommitted;
+}
+
+bool PostgresHandOff::WaitForRoom(std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
+  if (local_ == nullptr) return true;
+  return local_->hand_over().WaitForRoom(deadline, std::move(stop));
+}
+
+}  // namespace fraiseql

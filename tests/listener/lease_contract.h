@@ -1,0 +1,44 @@
+// The LeaseStore contract (listener/lease.h), one parameterised suite every backend runs
+// (memory in listener_loop_test.cc's binary, PostgreSQL in listener_parts_test.cc).
+// Thread-safety: test code; a backend fixture is used by one test at a time.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+#include "listener/lease.h"
+
+namespace fraiseql::testing {
+
+class LeaseBackend {
+ public:
+  virtual ~LeaseBackend() = default;
+  virtual LeaseStore& leases() = 0;
+  // Makes the current lease of `listener_id` expire, as time passing would.
+  virtual void Expire(std::string_view listener_id) = 0;
+};
+
+struct LeaseBackendFactory {
+  std::string name;
+  std::function<std::unique_ptr<LeaseBackend>()> make;
+};
+
+class LeaseStoreContract : public ::testing::TestWithParam<LeaseBackendFactory> {
+ protected:
+  void SetUp() override { backend_ = GetParam().make(); }
+  LeaseBackend& backend() { return *backend_; }
+  LeaseStore& leases() { return backend_->leases(); }
+
+ private:
+  std::unique_ptr<LeaseBackend> backend_;
+};
+
+inline std::string LeaseBackendName(const ::testing::TestParamInfo<LeaseBackendFactory>& info) {
+  return info.param.name;
+}
+
+}  // namespace fraiseql::testing
