@@ -53,7 +53,9 @@ DatabaseConfig ReadDatabase(TableReader& in) {
   out.url = SecretFrom(in, "url", "url_env");
   out.listener_id = in.StringOr("listener_id", out.listener_id);
   out.change_log_table = in.StringOr("change_log_table", out.change_log_table);
-  out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 100000);
+  // At most 10000: the checkpoint row records the batch size under CHECK (batch_size BETWEEN 1
+  // AND 10000), so a larger value could never be written (FraiseQL allows 100000).
+  out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 10000);
   out.poll_interval = in.Millis("poll_interval_ms", out.poll_interval, 1);
   out.pool_size = in.Unsigned<uint32_t>("pool_size", out.pool_size, 1, 1000);
   out.synchronous_commit = in.Bool("synchronous_commit", out.synchronous_commit);

@@ -80,6 +80,17 @@ TEST(ConfigSections, WrongTypeIsNamed) {
   EXPECT_EQ(error.location.column, 16u);
 }
 
+TEST(ConfigSections, DatabaseBatchSizeStopsAtTheCheckpointLimit) {
+  LoadResult largest = LoadSection("[database]\nbatch_size = 10000\n");
+  ASSERT_TRUE(largest.ok()) << AllDiagnostics(largest);
+  EXPECT_EQ(largest.config->database.batch_size, 10000u);
+  LoadResult result = LoadSection("[database]\nbatch_size = 10001\n");
+  Diagnostic error = OnlyError(result);
+  EXPECT_EQ(error.message, "'[database].batch_size' is 10001; it must be between 1 and 10000");
+  EXPECT_EQ(error.location.line, 10u);
+  EXPECT_EQ(error.location.column, 14u);
+}
+
 TEST(ConfigSections, DatabaseUrlFromEnvironmentIsSecret) {
   LoadResult result = LoadSection("[database]\nurl_env = \"PG\"\nlistener_id = \"primary\"\n",
                                   {{"PG", "postgres://u:p@h/db"}});
