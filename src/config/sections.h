@@ -23,7 +23,7 @@ struct DatabaseConfig {
   std::string change_log_table = "core.tb_entity_change_log";
   uint32_t batch_size = 1000;                     // 1..10000 (the checkpoint row's CHECK)
   std::chrono::milliseconds poll_interval{1000};  // fallback when no NOTIFY arrives
-  uint32_t pool_size = 4;
+  uint32_t pool_size = 4;                         // connections each database action may open
   bool synchronous_commit = true;  // off is safe (a lost commit replays) and faster
 };
 
