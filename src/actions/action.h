@@ -62,6 +62,7 @@ struct ActionDependencies {
   TaskRunner* blocking = nullptr;  // email, database: their calls block
   const EmailConfig* email = nullptr;        // [email]; required by email actions
   std::optional<Secret> database_url;        // [database] url or DATABASE_URL; database actions
+  uint32_t database_pool_size = DatabaseConfig{}.pool_size;  // [database] pool_size: per database action
 };
 
 // Builds the action for one configured action. kInvalidArgument naming the problem when a

@@ -1,6 +1,8 @@
 #include "actions/database_action.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -14,57 +16,90 @@
 namespace fraiseql {
 namespace {
 
-// Enough for the few blocking workers that call one function; more connections than workers
-// would only sit idle on the server.
-constexpr size_t kMaxIdleConnections = 4;
-
-// Idle connections of one action. A connection is lent to one call at a time (libpq's rule) and
-// returned only while healthy, so a broken one is dropped and the next call connects afresh.
+// The connections of one action: at most `max_open` exist at once ([database] pool_size), each
+// lent to one call at a time (libpq's rule) and kept for the next call while healthy. A broken
+// one is dropped, which frees its place for a fresh connection. A call that finds every place
+// taken waits for one, so the cap holds however many workers call at once.
 class ConnectionPool {
  public:
-  ConnectionPool(Secret url, std::chrono::milliseconds timeout) : url_(std::move(url)), timeout_(timeout) {}
+  ConnectionPool(Secret url, std::chrono::milliseconds timeout, size_t max_open)
+      : url_(std::move(url)), timeout_(timeout), max_open_(max_open) {}
 
   struct Lease {
     PgConnection connection;
     bool reused;  // came from the idle list: it may have broken while it waited there
   };
 
-  Result<Lease> Acquire() LOCKS_EXCLUDED(mu_) {
+  // nullopt when every connection stayed busy for the action's timeout.
+  Result<std::optional<Lease>> Acquire() LOCKS_EXCLUDED(mu_) {
+    // Real time, like libpq's own timeouts: the wait is for calls running on a real server.
+    const auto deadline = std::chrono::steady_clock::now() + timeout_;
     {
       MutexLock lock(&mu_);
-      while (!idle_.empty()) {
-        PgConnection connection = std::move(idle_.back());
-        idle_.pop_back();
-        if (connection.healthy()) return Lease{std::move(connection), true};
+      for (;;) {
+        while (!idle_.empty()) {
+          PgConnection connection = std::move(idle_.back());
+          idle_.pop_back();
+          if (connection.healthy()) return std::optional<Lease>(Lease{std::move(connection), true});
+          --open_;  // dropped: its place is this call's now
+        }
+        if (open_ < max_open_) break;
+        if (std::chrono::steady_clock::now() >= deadline) return std::optional<Lease>();
+        mu_.WaitUntil(released_, deadline);
       }
+      ++open_;  // this call's place, held while it connects
     }
     // Connecting happens outside the lock: other calls may use the idle connections meanwhile.
     auto connection = PgConnection::Connect(url_, timeout_);
-    if (!connection) return std::move(connection).error();
+    if (!connection) {
+      GiveUpPlace();
+      return std::move(connection).error();
+    }
     // The action's timeout is every call's statement_timeout: set once per connection (these
     // connections run nothing else), not per call, which would cost a round trip each time.
     const std::vector<std::optional<std::string>> params{std::to_string(timeout_.count())};
     auto set = connection->Execute("SELECT set_config('statement_timeout', $1, false)", params);
-    if (!set) return std::move(set).error();
-    return Lease{std::move(*connection), false};
+    if (!set) {
+      GiveUpPlace();
+      return std::move(set).error();
+    }
+    return std::optional<Lease>(Lease{std::move(*connection), false});
   }
 
+  // Every acquired connection comes back here, healthy or not.
   void Release(PgConnection connection) LOCKS_EXCLUDED(mu_) {
-    if (!connection.healthy()) return;
     MutexLock lock(&mu_);
-    if (idle_.size() < kMaxIdleConnections) idle_.push_back(std::move(connection));
+    if (connection.healthy()) {
+      idle_.push_back(std::move(connection));
+    } else {
+      --open_;
+    }
+    released_.notify_one();
   }
+
+  size_t max_open() const { return max_open_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
 
  private:
+  void GiveUpPlace() LOCKS_EXCLUDED(mu_) {
+    MutexLock lock(&mu_);
+    --open_;
+    released_.notify_one();
+  }
+
   const Secret url_;
   const std::chrono::milliseconds timeout_;
+  const size_t max_open_;
   Mutex mu_;
+  std::condition_variable released_;  // a connection came back or a place was freed
   std::vector<PgConnection> idle_ GUARDED_BY(mu_);
+  size_t open_ GUARDED_BY(mu_) = 0;  // idle ones included
 };
 
 // What a posted call needs, shared so a call still queued may outlive the action.
 struct DatabaseState {
-  DatabaseState(Secret url, std::chrono::milliseconds timeout) : pool(std::move(url), timeout) {}
+  DatabaseState(Secret url, std::chrono::milliseconds timeout, size_t pool_size)
+      : pool(std::move(url), timeout, pool_size) {}
 
   std::string function_name;
   std::string sql;  // SELECT fn($1::jsonb)
@@ -102,12 +137,19 @@ DeliveryOutcome Call(DatabaseState& state, const EntityEvent& event) {
   // (a server restart, an idle timeout): the common case after an outage should not cost a
   // delivery a retry delay. A repeat is allowed: deliveries are at-least-once.
   for (int round = 0;; ++round) {
-    auto lease = state.pool.Acquire();
-    if (!lease) return OutcomeOf(lease.error(), state.function_name);
-    auto result = lease->connection.Execute(state.sql, params);
-    const bool broke = !lease->connection.healthy();
-    const bool reused = lease->reused;
-    state.pool.Release(std::move(lease->connection));
+    auto acquired = state.pool.Acquire();
+    if (!acquired) return OutcomeOf(acquired.error(), state.function_name);
+    if (!*acquired) {
+      return RetryableOutcome("timeout", "calling " + state.function_name + ": all " +
+                                             std::to_string(state.pool.max_open()) +
+                                             " connections ([database] pool_size) stayed busy for " +
+                                             std::to_string(state.pool.timeout().count()) + " ms (retryable)");
+    }
+    ConnectionPool::Lease& lease = **acquired;
+    auto result = lease.connection.Execute(state.sql, params);
+    const bool broke = !lease.connection.healthy();
+    const bool reused = lease.reused;
+    state.pool.Release(std::move(lease.connection));
     if (result) {
       DeliveryOutcome outcome;
       outcome.kind = DeliveryOutcomeKind::kSuccess;
@@ -147,6 +189,7 @@ Result<std::unique_ptr<Action>> MakeDatabaseAction(const ActionConfig& config, c
     return Error::InvalidArgument("a database action needs a database URL ([database] url or DATABASE_URL)");
   }
   if (deps.blocking == nullptr) return Error::InvalidArgument("a database action needs a blocking task runner");
+  if (deps.database_pool_size == 0) return Error::InvalidArgument("a database action needs a pool size of at least 1");
   if (!IsFunctionName(spec.function_name)) {
     return Error::InvalidArgument("function_name \"" + spec.function_name +
                                   "\" is not name or schema.name, each [A-Za-z_][A-Za-z0-9_]*");
@@ -156,7 +199,7 @@ Result<std::unique_ptr<Action>> MakeDatabaseAction(const ActionConfig& config, c
   const auto timeout =
       config.timeout > std::chrono::milliseconds::zero() ? config.timeout : std::chrono::milliseconds(30000);
 
-  auto state = std::make_shared<DatabaseState>(*deps.database_url, timeout);
+  auto state = std::make_shared<DatabaseState>(*deps.database_url, timeout, deps.database_pool_size);
   state->function_name = spec.function_name;
   // function_name is an identifier or schema.identifier (checked above), so it can be spliced
   // into the statement; the event travels as a parameter.

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/migrate_command.h"
+#include "config/database_url.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 
@@ -20,9 +21,9 @@ namespace {
 using Failure = std::string;
 
 std::optional<PgConnection> Connect(const std::string& flag_value, std::ostream& err, int* exit_code) {
-  const std::optional<Secret> url = DatabaseUrl(flag_value);
+  const Result<Secret> url = ResolveDatabaseUrl(flag_value, nullptr);
   if (!url) {
-    err << kNoDatabaseUrlMessage;
+    err << "fraiseql-observer: error: " << url.error().message << "\n";
     *exit_code = kExitUsage;
     return std::nullopt;
   }

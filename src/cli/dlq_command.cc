@@ -4,7 +4,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdint>
-#include <cstdlib>
 #include <map>
 #include <ostream>
 #include <sstream>
@@ -19,6 +18,7 @@
 #include "cli/output.h"
 #include "common/timestamp.h"
 #include "config/config.h"
+#include "config/database_url.h"
 #include "db/connection.h"
 #include "dlq/postgres_dead_letter_store.h"
 
@@ -127,20 +127,21 @@ std::variant<int64_t, Failure> ParseId(const std::string& text) {
   return id;
 }
 
-// --database-url, else --config's [database] url, else DATABASE_URL.
+// --database-url, else --config's [database] url, else DATABASE_URL (config/database_url.h).
 std::variant<Secret, Failure> DatabaseUrl(const DlqCommand::Options& options, std::ostream& err) {
-  if (!options.database_url.empty()) return Secret(options.database_url);
-  if (!options.config_path.empty()) {
+  std::optional<Config> config;
+  // A config the flag overrides is not even read: a broken one must not stand in the way.
+  if (options.database_url.empty() && !options.config_path.empty()) {
     LoadResult loaded = LoadConfigFile(options.config_path);
     if (!loaded.ok()) {
       PrintDiagnostics(loaded.diagnostics, err);
       return Failure{kExitInvalidInput, options.config_path + " is not a valid config file"};
     }
-    if (loaded.config->database.url) return *loaded.config->database.url;
+    config = std::move(loaded.config);
   }
-  if (const char* env = std::getenv("DATABASE_URL"); env != nullptr && *env != '\0') return Secret(env);
-  return Failure{kExitUsage,
-                 "no database: give --database-url, a --config with a [database] url, or set DATABASE_URL"};
+  Result<Secret> url = ResolveDatabaseUrl(options.database_url, config ? &config->database : nullptr);
+  if (!url) return Failure{kExitUsage, url.error().message};
+  return std::move(*url);
 }
 
 std::string Time(system_clock::time_point at) {

@@ -1,7 +1,6 @@
 // `fraiseql-observer migrate [--database-url URL] [--dry-run] [--format text|json]`
 #include "cli/migrate_command.h"
 
-#include <cstdlib>
 #include <ostream>
 #include <vector>
 
@@ -9,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "config/database_url.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 
@@ -44,18 +44,11 @@ void PrintText(const std::string& database, const MigrationReport& report, std::
 
 }  // namespace
 
-std::optional<Secret> DatabaseUrl(const std::string& flag_value) {
-  if (!flag_value.empty()) return Secret(flag_value);
-  // Read once, by the one thread a CLI runs on.
-  const char* env = std::getenv("DATABASE_URL");  // NOLINT(concurrency-mt-unsafe)
-  if (env != nullptr && *env != '\0') return Secret(env);
-  return std::nullopt;
-}
-
 int RunMigrate(const MigrateOptions& options, std::ostream& out, std::ostream& err) {
-  const std::optional<Secret> url = DatabaseUrl(options.database_url);
+  // No config here: the URL is --database-url, else DATABASE_URL (better: it stays out of `ps`).
+  const Result<Secret> url = ResolveDatabaseUrl(options.database_url, nullptr);
   if (!url) {
-    err << kNoDatabaseUrlMessage;
+    err << "fraiseql-observer: error: " << url.error().message << "\n";
     return kExitUsage;
   }
   const MigrationMode mode = options.dry_run ? MigrationMode::kDryRun : MigrationMode::kApply;

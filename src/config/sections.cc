@@ -23,12 +23,39 @@ void WithTable(TableReader& parent, std::string_view key, Read read) {
   }
 }
 
+// Keys FraiseQL defines whose feature has not landed here. They are accepted, so FraiseQL's
+// files load, and every one a file sets draws a warning, so nobody believes it tunes anything
+// (a key must never be accepted and silently ignored). `instead` says what to use, when there is
+// an equivalent, or which issue brings the feature.
+constexpr std::string_view kNoEffect = " is accepted for FraiseQL compatibility but has no effect in this version";
+
+void NoEffectYet(TableReader& in, std::string_view key, std::string_view instead) {
+  if (!in.Has(key)) return;
+  in.WarningAt(key, "'" + in.section() + "." + std::string(key) + "'" + std::string(kNoEffect) + "; " +
+                        std::string(instead));
+}
+
+// The same for a boolean whose FraiseQL meaning we do not have when it is `unsupported`; the
+// other value describes what the product does anyway, so it is accepted silently.
+void NoEffectWhen(TableReader& in, std::string_view key, bool value, bool unsupported, std::string_view why) {
+  if (!in.Has(key) || value != unsupported) return;
+  in.WarningAt(key, "'" + in.section() + "." + std::string(key) + " = " + (unsupported ? "true" : "false") + "'" +
+                        std::string(kNoEffect) + ": " + std::string(why));
+}
+
+// A whole section whose feature has not landed: one warning, at its header.
+void SectionNoEffectYet(TableReader& in, std::string_view why) {
+  in.Warning(in.section() + std::string(kNoEffect) + ": " + std::string(why));
+}
+
 DatabaseConfig ReadDatabase(TableReader& in) {
   DatabaseConfig out;
   out.url = SecretFrom(in, "url", "url_env");
   out.listener_id = in.StringOr("listener_id", out.listener_id);
   out.change_log_table = in.StringOr("change_log_table", out.change_log_table);
-  out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 100000);
+  // At most 10000: the checkpoint row records the batch size under CHECK (batch_size BETWEEN 1
+  // AND 10000), so a larger value could never be written (FraiseQL allows 100000).
+  out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 10000);
   out.poll_interval = in.Millis("poll_interval_ms", out.poll_interval, 1);
   out.pool_size = in.Unsigned<uint32_t>("pool_size", out.pool_size, 1, 1000);
   out.synchronous_commit = in.Bool("synchronous_commit", out.synchronous_commit);
@@ -51,6 +78,20 @@ PerformanceConfig ReadPerformance(TableReader& in) {
   out.backlog_alert_threshold =
       in.Unsigned<uint32_t>("backlog_alert_threshold", out.backlog_alert_threshold, 1, UINT32_MAX);
   out.shutdown_timeout = in.Duration("shutdown_timeout", out.shutdown_timeout);
+
+  NoEffectWhen(in, "enable_dedup", out.enable_dedup, true,
+               "events are not deduplicated yet (Redis-backed deduplication comes with issue 13); each "
+               "change-log row is enqueued once, and every delivery carries a stable idempotency key (webhook-id)");
+  NoEffectWhen(in, "enable_caching", out.enable_caching, true,
+               "action results are not cached yet (Redis-backed caching comes with issue 13)");
+  NoEffectWhen(in, "enable_concurrent", out.enable_concurrent, false,
+               "the actions of an event always run concurrently, within [performance] max_in_flight and "
+               "max_in_flight_per_target");
+  NoEffectYet(in, "max_concurrent_actions",
+              "the engine's limits are [performance] max_in_flight (all deliveries) and max_in_flight_per_target "
+              "(per destination)");
+  NoEffectYet(in, "concurrent_timeout_ms", "each action's timeout_ms bounds its attempts");
+  NoEffectYet(in, "max_concurrency", "use [performance] max_in_flight");
   if (out.max_in_flight_per_target > out.max_in_flight) {
     in.ErrorAt("max_in_flight_per_target",
                "'[performance].max_in_flight_per_target' (" + std::to_string(out.max_in_flight_per_target) +
@@ -71,6 +112,7 @@ RedisConfig ReadRedis(TableReader& in) {
   out.command_timeout_secs = in.Unsigned<uint32_t>("command_timeout_secs", out.command_timeout_secs, 1, 3600);
   out.dedup_window_secs = in.Unsigned<uint32_t>("dedup_window_secs", out.dedup_window_secs, 1, 3600);
   out.cache_ttl_secs = in.Unsigned<uint32_t>("cache_ttl_secs", out.cache_ttl_secs, 1, 3600);
+  SectionNoEffectYet(in, "Redis-backed deduplication and caching come with issue 13");
   return out;
 }
 
@@ -118,10 +160,17 @@ void ReadBridge(TableReader& in, BridgeConfig& out) {
   out.shutdown_timeout = in.Duration("shutdown_timeout", out.shutdown_timeout);
 }
 
+// NATS is refused rather than ignored: a file asking for it describes a deployment (shared
+// stream, bridge processes, competing workers) that running on the PostgreSQL queue would not be.
+constexpr std::string_view kNatsRefused =
+    "NATS transport is not supported in this version (it comes with issue 12); the daemon uses the "
+    "PostgreSQL job queue";
+
 TransportConfig ReadTransport(TableReader& in) {
   TransportConfig out;
   // "postgresql" and "memory" are the aliases FRAISEQL_OBSERVER_TRANSPORT accepts.
-  switch (in.Choice("transport", {"postgres", "nats", "in_memory", "postgresql", "memory"}, 0)) {
+  const size_t kind = in.Choice("transport", {"postgres", "nats", "in_memory", "postgresql", "memory"}, 0);
+  switch (kind) {
     case 1: out.kind = TransportConfig::Kind::kNats; break;
     case 2:
     case 4: out.kind = TransportConfig::Kind::kInMemory; break;
@@ -129,14 +178,37 @@ TransportConfig ReadTransport(TableReader& in) {
   }
   out.run_bridge = in.Bool("run_bridge", out.run_bridge);
   out.run_executors = in.Bool("run_executors", out.run_executors);
+  const bool has_nats = in.Has("nats");
+  const bool has_bridge = in.Has("bridge");
   WithTable(in, "nats", [&](TableReader& nats) { ReadNats(nats, out.nats); });
   WithTable(in, "bridge", [&](TableReader& bridge) { ReadBridge(bridge, out.bridge); });
-  if (out.run_bridge && out.kind != TransportConfig::Kind::kNats) {
-    in.ErrorAt("run_bridge", "'[transport].run_bridge = true' needs transport = \"nats\"");
+
+  if (out.kind == TransportConfig::Kind::kNats) {
+    in.ErrorAt("transport", "'[transport].transport = \"nats\"': " + std::string(kNatsRefused) +
+                                "; remove the key or write transport = \"postgres\"");
+  } else if (out.kind == TransportConfig::Kind::kInMemory) {
+    // The daemon never keeps deliveries in memory only: it always runs the durable queue.
+    in.WarningAt("transport", "'[transport].transport = \"" + std::string(kind == 4 ? "memory" : "in_memory") +
+                                  "\"'" + std::string(kNoEffect) +
+                                  ": the daemon always uses the PostgreSQL job queue (durable); write "
+                                  "transport = \"postgres\" to say so");
+  }
+  if (out.run_bridge) {
+    in.ErrorAt("run_bridge", "'[transport].run_bridge = true': the NATS bridge is not supported in this version "
+                             "(it comes with issue 12); the daemon uses the PostgreSQL job queue");
   }
   if (!out.run_bridge && !out.run_executors) {
     in.ErrorAt("run_executors",
                "'[transport]' runs neither the bridge nor the executors: this process would do nothing");
+  }
+  // Once NATS is refused, its tables need no second message.
+  const bool nats_refused = out.kind == TransportConfig::Kind::kNats || out.run_bridge;
+  if (has_nats && !nats_refused) {
+    in.WarningAt("nats", "'[transport].nats'" + std::string(kNoEffect) + ": NATS transport comes with issue 12");
+  }
+  if (has_bridge && !nats_refused) {
+    in.WarningAt("bridge",
+                 "'[transport].bridge'" + std::string(kNoEffect) + ": the NATS bridge comes with issue 12");
   }
   return out;
 }
@@ -155,6 +227,19 @@ JobQueueConfig ReadJobQueue(TableReader& in) {
   if (out.max_delay < out.initial_delay) {
     in.ErrorAt("max_delay_ms", "'[job_queue].max_delay_ms' is smaller than 'initial_delay_ms'");
   }
+
+  if (out.backend == "nats") {
+    in.ErrorAt("backend", "'[job_queue].backend = \"nats\"': " + std::string(kNatsRefused) +
+                              "; remove the key or write backend = \"postgres\"");
+  }
+  NoEffectYet(in, "max_retries",
+              "use each observer's [observers.retry] max_attempts (total tries, the first included)");
+  NoEffectYet(in, "initial_delay_ms", "use each observer's [observers.retry] initial_delay_ms");
+  NoEffectYet(in, "max_delay_ms", "use each observer's [observers.retry] max_delay_ms");
+  NoEffectYet(in, "worker_concurrency", "use [performance] max_in_flight");
+  NoEffectYet(in, "batch_timeout_secs",
+              "there is no equivalent: jobs are claimed as soon as the engine has room, and their results are "
+              "written in batches within milliseconds");
   return out;
 }
 
@@ -170,6 +255,7 @@ ElasticsearchConfig ReadElasticsearch(TableReader& in) {
   out.max_retries = in.Unsigned<uint32_t>("max_retries", out.max_retries, 0, 100);
   out.username = SecretFrom(in, "username", "username_env");
   out.password = SecretFrom(in, "password", "password_env");
+  SectionNoEffectYet(in, "search actions and event indexing come with issue 15");
   return out;
 }
 
@@ -275,12 +361,6 @@ void ReadSections(TableReader& root, Config& config) {
   section("circuit_breaker", [&](TableReader& in) {
     config.circuit_breaker = ReadCircuitBreaker(in, CircuitBreakerSettings{});
   });
-
-  if ((config.performance.enable_dedup || config.performance.enable_caching) && !config.redis) {
-    root.context().Warning(root.Where(),
-                           "[performance] enables dedup or caching but there is no [redis] section: "
-                           "the in-memory stores will be used (not shared between instances)");
-  }
 }
 
 }  // namespace fraiseql::config_internal

@@ -1,6 +1,8 @@
 // The top-level sections of a config file besides [[observers]], as typed values with the
 // defaults a production deployment should start from. Each later subsystem receives only its
-// own struct (the daemon wiring passes them down).
+// own struct (the daemon wiring passes them down). Fields marked "no effect yet" are FraiseQL
+// keys whose feature has not landed: parsed and validated so FraiseQL's files load, read by
+// nothing, and the loader warns about each one a file sets (docs/configuration.md).
 // Thread-safety: value types.
 #pragma once
 
@@ -19,28 +21,28 @@ struct DatabaseConfig {
   std::optional<Secret> url;  // url / url_env; else DATABASE_URL at run time
   std::string listener_id = "default";
   std::string change_log_table = "core.tb_entity_change_log";
-  uint32_t batch_size = 1000;
+  uint32_t batch_size = 1000;                     // 1..10000 (the checkpoint row's CHECK)
   std::chrono::milliseconds poll_interval{1000};  // fallback when no NOTIFY arrives
-  uint32_t pool_size = 4;
+  uint32_t pool_size = 4;                         // connections each database action may open
   bool synchronous_commit = true;  // off is safe (a lost commit replays) and faster
 };
 
-// [performance]: concurrency and shutdown. Anchor keys are accepted with their meaning.
+// [performance]: concurrency and shutdown.
 struct PerformanceConfig {
   uint32_t max_in_flight = 256;             // deliveries in flight, all destinations
   uint32_t max_in_flight_per_target = 32;   // per destination
-  bool enable_dedup = false;
-  bool enable_caching = false;
-  bool enable_concurrent = true;
-  uint32_t max_concurrent_actions = 10;
-  std::chrono::milliseconds concurrent_timeout{30000};
-  uint32_t max_concurrency = 50;
+  bool enable_dedup = false;                // no effect yet (true warns; issue 13)
+  bool enable_caching = false;              // no effect yet (true warns; issue 13)
+  bool enable_concurrent = true;            // what the engine does; false warns
+  uint32_t max_concurrent_actions = 10;     // no effect yet
+  std::chrono::milliseconds concurrent_timeout{30000};  // no effect yet
+  uint32_t max_concurrency = 50;            // no effect yet
   uint32_t channel_capacity = 1000;
   uint32_t backlog_alert_threshold = 500;
   std::chrono::milliseconds shutdown_timeout{30000};
 };
 
-// [redis]: dedup store and result cache.
+// [redis]: dedup store and result cache. No effect yet (issue 13).
 struct RedisConfig {
   Secret url{"redis://localhost:6379"};  // may carry a password
   uint32_t pool_size = 10;
@@ -78,7 +80,9 @@ struct BridgeConfig {
   std::chrono::milliseconds shutdown_timeout{30000};
 };
 
-// [transport]: where events travel between reading and executing.
+// [transport]: where events travel between reading and executing. Only the PostgreSQL job queue
+// exists in this version: kNats and run_bridge are refused, kInMemory and the nats and bridge
+// tables draw a warning (issue 12).
 struct TransportConfig {
   enum class Kind { kPostgres, kNats, kInMemory };
   Kind kind = Kind::kPostgres;
@@ -90,18 +94,18 @@ struct TransportConfig {
 
 // [job_queue]: the durable queue of deliveries.
 struct JobQueueConfig {
-  std::string backend = "postgres";  // postgres | nats
+  std::string backend = "postgres";  // postgres | nats (refused: issue 12)
   uint32_t batch_size = 100;
-  uint32_t batch_timeout_secs = 5;
-  uint32_t max_retries = 5;
-  uint32_t worker_concurrency = 10;
+  uint32_t batch_timeout_secs = 5;   // no effect yet
+  uint32_t max_retries = 5;          // no effect yet: [observers.retry] max_attempts
+  uint32_t worker_concurrency = 10;  // no effect yet: [performance] max_in_flight
   std::chrono::milliseconds poll_interval{1000};
-  std::chrono::milliseconds initial_delay{100};
-  std::chrono::milliseconds max_delay{30000};
+  std::chrono::milliseconds initial_delay{100};  // no effect yet: [observers.retry]
+  std::chrono::milliseconds max_delay{30000};    // no effect yet: [observers.retry]
   std::chrono::milliseconds lock_timeout{60000};  // a claim expires after this; its job is claimable again
 };
 
-// [elasticsearch]: the search action and event indexing.
+// [elasticsearch]: the search action and event indexing. No effect yet (issue 15).
 struct ElasticsearchConfig {
   std::string url = "http://localhost:9200";
   std::string index_prefix = "fraiseql";

@@ -134,6 +134,11 @@ void TableReader::ErrorAt(std::string_view key, std::string message) {
   context_.Error(node ? context_.Where(*node) : Where(), std::move(message));
 }
 
+void TableReader::WarningAt(std::string_view key, std::string message) {
+  const toml::node* node = table_.get(key);
+  context_.Warning(node ? context_.Where(*node) : Where(), std::move(message));
+}
+
 void TableReader::Error(std::string message) { context_.Error(Where(), std::move(message)); }
 void TableReader::Warning(std::string message) { context_.Warning(Where(), std::move(message)); }
 

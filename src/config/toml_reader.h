@@ -109,7 +109,9 @@ class TableReader {
   // Any TOML value as JSON, with ${VAR} expanded in its strings; null when absent.
   nlohmann::json Json(std::string_view key);
 
+  // At the value of `key` (the table itself when the key is absent).
   void ErrorAt(std::string_view key, std::string message);
+  void WarningAt(std::string_view key, std::string message);
   void Error(std::string message);
   void Warning(std::string message);
 

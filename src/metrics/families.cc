@@ -16,11 +16,6 @@ void DeclareAllFamilies() {
   EventsProcessedTotal();
   EventsFailedTotal();
   EventsDeserializationFailuresTotal();
-  CacheHitsTotal();
-  CacheMissesTotal();
-  CacheEvictionsTotal();
-  DedupDetectedTotal();
-  DedupProcessingSkippedTotal();
   ActionExecutedTotal();
   ActionDurationSeconds();
   ActionErrorsTotal();
@@ -29,7 +24,6 @@ void DeclareAllFamilies() {
   CircuitState();
   BacklogSize();
   DlqItems();
-  DlqOverflowTotal();
   JobQueuedTotal();
   JobExecutedTotal();
   JobFailedTotal();
@@ -38,7 +32,9 @@ void DeclareAllFamilies() {
   JobQueueDepth();
   JobDlqItems();
   ConditionErrorsTotal();
-  ConfigReloadsTotal();
+  ListenerLagSeconds();
+  ListenerBatchSize();
+  ListenerFetchSeconds();
 }
 
 CounterFamily& EventsProcessedTotal() {
@@ -58,37 +54,6 @@ CounterFamily& EventsDeserializationFailuresTotal() {
   static CounterFamily& family = DefaultRegistry().AddCounter(
       "fraiseql_observer_events_deserialization_failures_total",
       "Total change-log rows that could not be decoded into an event.");
-  return family;
-}
-
-CounterFamily& CacheHitsTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter("fraiseql_observer_cache_hits_total",
-                                                              "Total action result cache hits.");
-  return family;
-}
-
-CounterFamily& CacheMissesTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_cache_misses_total", "Total action result cache misses.");
-  return family;
-}
-
-CounterFamily& CacheEvictionsTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_cache_evictions_total", "Total action result cache evictions.");
-  return family;
-}
-
-CounterFamily& DedupDetectedTotal() {
-  static CounterFamily& family = DefaultRegistry().AddCounter(
-      "fraiseql_observer_dedup_detected_total", "Total duplicate events detected.");
-  return family;
-}
-
-CounterFamily& DedupProcessingSkippedTotal() {
-  static CounterFamily& family =
-      DefaultRegistry().AddCounter("fraiseql_observer_dedup_processing_skipped_total",
-                                   "Total event processings skipped because of deduplication.");
   return family;
 }
 
@@ -124,13 +89,6 @@ GaugeFamily& BacklogSize() {
 GaugeFamily& DlqItems() {
   static GaugeFamily& family = DefaultRegistry().AddGauge(
       "fraiseql_observer_dlq_items", "Current number of items in the dead letter queue.");
-  return family;
-}
-
-CounterFamily& DlqOverflowTotal() {
-  static CounterFamily& family =
-      DefaultRegistry().AddCounter("fraiseql_observer_dlq_overflow_total",
-                                   "Total items dropped because the dead letter queue was full.");
   return family;
 }
 
@@ -185,13 +143,6 @@ CounterFamily& ConditionErrorsTotal() {
   static CounterFamily& family = DefaultRegistry().AddCounter(
       "fraiseql_observer_condition_errors_total",
       "Total errors evaluating an observer's condition, by observer.", {"observer"});
-  return family;
-}
-
-CounterFamily& ConfigReloadsTotal() {
-  static CounterFamily& family =
-      DefaultRegistry().AddCounter("fraiseql_observer_config_reloads_total",
-                                   "Total configuration reloads, by result.", {"result"});
   return family;
 }
 

@@ -1,5 +1,8 @@
 // Every metric family the product exports, declared once (name, help, labels, buckets) on the
 // default registry, so call sites never spell a metric name. Names follow FraiseQL's observers.
+// A family is declared here only once some component updates it (docs/metrics.md says which):
+// FraiseQL's cache, dedup, DLQ-overflow and config-reload families come back with the issues
+// that implement those features.
 // Thread-safety: each accessor declares its family on first call (thread-safe static init).
 //
 // Call sites look a series up once and keep the handle:
@@ -29,15 +32,6 @@ CounterFamily& EventsProcessedTotal();
 CounterFamily& EventsFailedTotal();  // {error_type}
 CounterFamily& EventsDeserializationFailuresTotal();
 
-// Result cache.
-CounterFamily& CacheHitsTotal();
-CounterFamily& CacheMissesTotal();
-CounterFamily& CacheEvictionsTotal();
-
-// Deduplication.
-CounterFamily& DedupDetectedTotal();
-CounterFamily& DedupProcessingSkippedTotal();
-
 // Actions.
 CounterFamily& ActionExecutedTotal();      // {action_type}
 HistogramFamily& ActionDurationSeconds();  // {action_type}, kActionDurationBuckets
@@ -51,7 +45,6 @@ GaugeFamily& CircuitState();             // {target}: 0 closed, 1 open, 2 half-o
 // Backlog and dead-letter queue.
 GaugeFamily& BacklogSize();
 GaugeFamily& DlqItems();
-CounterFamily& DlqOverflowTotal();
 
 // Job queue.
 CounterFamily& JobQueuedTotal();
@@ -62,9 +55,8 @@ CounterFamily& JobRetryAttemptsTotal();  // {action_type}
 GaugeFamily& JobQueueDepth();
 GaugeFamily& JobDlqItems();
 
-// Conditions and configuration.
+// Conditions.
 CounterFamily& ConditionErrorsTotal();  // {observer}
-CounterFamily& ConfigReloadsTotal();    // {result}
 
 }  // namespace fraiseql::metrics
 

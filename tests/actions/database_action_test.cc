@@ -2,6 +2,7 @@
 // table and functions (names from UniqueMarker, since tests run in parallel) and drops them after.
 #include "actions/database_action.h"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -59,7 +60,7 @@ class DatabaseActionTest : public ::testing::Test {
   }
 
   std::unique_ptr<Action> Make(const std::string& function_name, nlohmann::json params = nullptr,
-                               std::chrono::milliseconds timeout = 10s) {
+                               std::chrono::milliseconds timeout = 10s, uint32_t pool_size = 4) {
     DatabaseAction spec;
     spec.function_name = function_name;
     spec.params = std::move(params);
@@ -70,6 +71,7 @@ class DatabaseActionTest : public ::testing::Test {
     ActionDependencies deps(RealClock());
     deps.blocking = &pool_;
     deps.database_url = url_;
+    deps.database_pool_size = pool_size;
     auto action = MakeDatabaseAction(config, spec, deps);
     EXPECT_TRUE(action) << action.error().message;
     return action ? std::move(*action) : nullptr;
@@ -251,6 +253,47 @@ TEST_F(DatabaseActionTest, ConcurrentCallsShareAFewConnections) {
   EXPECT_LE(std::stoul(std::string(*backends.Get(0, 0))), 4u);
 }
 
+TEST_F(DatabaseActionTest, NeverOpensMoreConnectionsThanThePoolSize) {
+  // Slow enough that the four workers' calls overlap: without the cap each would open its own.
+  const std::string function = name_ + "_slow_record";
+  Exec("CREATE FUNCTION " + function + "(argument jsonb) RETURNS void LANGUAGE sql AS $$ SELECT pg_sleep(0.05); "
+       "INSERT INTO " + Table() + " VALUES (argument, pg_backend_pid()) $$");
+  cleanup_.push_back("DROP FUNCTION IF EXISTS " + function + "(jsonb)");
+  auto action = Make(function, nullptr, 10s, /*pool_size=*/2);
+  ASSERT_NE(action, nullptr);
+  std::vector<std::future<DeliveryOutcome>> futures;
+  for (int i = 0; i < 12; ++i) futures.push_back(Start(*action, {{"id", i}}));
+  for (auto& future : futures) {
+    const DeliveryOutcome outcome = Wait(future);
+    EXPECT_EQ(outcome.kind, DeliveryOutcomeKind::kSuccess) << outcome.message;
+  }
+  EXPECT_EQ(CallCount(), 12u);
+  PgResult backends = Exec("SELECT count(DISTINCT backend) FROM " + Table());
+  EXPECT_LE(std::stoul(std::string(*backends.Get(0, 0))), 2u);
+}
+
+TEST_F(DatabaseActionTest, CallThatFindsEveryConnectionBusyForItsTimeoutIsRetryable) {
+  // Holds its connection past the statement timeout: it catches the cancellation and sleeps on,
+  // so the other call waits for the pool's only connection longer than the action's timeout.
+  const std::string function = name_ + "_hog";
+  Exec("CREATE FUNCTION " + function +
+       "(argument jsonb) RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); "
+       "EXCEPTION WHEN query_canceled THEN PERFORM pg_sleep(0.7); END $$");
+  cleanup_.push_back("DROP FUNCTION IF EXISTS " + function + "(jsonb)");
+  auto action = Make(function, nullptr, 200ms, /*pool_size=*/1);
+  ASSERT_NE(action, nullptr);
+  auto first = Start(*action, {{"id", 1}});
+  auto second = Start(*action, {{"id", 2}});
+  std::vector<DeliveryOutcome> outcomes = {Wait(first), Wait(second)};
+  const auto busy = std::find_if(outcomes.begin(), outcomes.end(),
+                                 [](const DeliveryOutcome& o) { return o.kind == DeliveryOutcomeKind::kRetryable; });
+  ASSERT_NE(busy, outcomes.end());
+  EXPECT_EQ(busy->error_type, "timeout");
+  EXPECT_THAT(busy->message, HasSubstr("all 1 connections ([database] pool_size) stayed busy for 200 ms"));
+  const auto other = busy == outcomes.begin() ? outcomes.begin() + 1 : outcomes.begin();
+  EXPECT_EQ(other->kind, DeliveryOutcomeKind::kSuccess) << other->message;
+}
+
 TEST(MakeDatabaseActionTest, NeedsAUrlARunnerAndAValidName) {
   WorkerPool pool(1);
   DatabaseAction spec;
@@ -272,6 +315,13 @@ TEST(MakeDatabaseActionTest, NeedsAUrlARunnerAndAValidName) {
   EXPECT_EQ(no_runner.error().code, ErrorCode::kInvalidArgument);
 
   deps.blocking = &pool;
+  deps.database_pool_size = 0;
+  auto no_connections = MakeDatabaseAction(config, spec, deps);
+  ASSERT_FALSE(no_connections);
+  EXPECT_EQ(no_connections.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_THAT(no_connections.error().message, HasSubstr("pool size"));
+
+  deps.database_pool_size = 1;
   spec.function_name = "app.on_order(); DROP TABLE x; --";
   auto injected = MakeDatabaseAction(config, spec, deps);
   ASSERT_FALSE(injected);

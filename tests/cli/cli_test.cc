@@ -105,6 +105,65 @@ actions = [{ type = "log", message_template = "{{ event.bogus }}" }]
   EXPECT_THAT(run.out, HasSubstr("1 warning\n"));
 }
 
+// FraiseQL keys with no effect yet: the user sees each one, where it is, and the count.
+constexpr const char* kConfigWithNoEffectKeys = R"x([[observers]]
+entity = "Order"
+event_type = "INSERT"
+actions = [{ type = "log", message_template = "x" }]
+
+[job_queue]
+max_retries = 3
+
+[redis]
+url = "redis://cache:6379"
+)x";
+
+TEST(Validate, KeysWithNoEffectYetAreWarningsInTheSummary) {
+  const std::string path = WriteTempFile("no-effect.toml", kConfigWithNoEffectKeys);
+  testing::CliRun run = RunCli({"validate", path});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.err, HasSubstr(path + ":7:15: warning: '[job_queue].max_retries' is accepted for FraiseQL "
+                                        "compatibility but has no effect in this version; use each observer's "
+                                        "[observers.retry] max_attempts"));
+  EXPECT_THAT(run.err, HasSubstr(path + ":9:1: warning: [redis] is accepted for FraiseQL compatibility but has no "
+                                        "effect in this version"));
+  EXPECT_EQ(run.out, path + ": valid: 1 observer (1 enabled), 1 action (log 1), 2 warnings\n");
+}
+
+TEST(Validate, KeysWithNoEffectYetAreWarningsInTheJsonReport) {
+  const std::string path = WriteTempFile("no-effect.toml", kConfigWithNoEffectKeys);
+  testing::CliRun run = RunCli({"validate", path, "--format", "json"});
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  const nlohmann::json report = nlohmann::json::parse(run.out);
+  EXPECT_EQ(report["valid"], true);
+  EXPECT_EQ(report["errors"], 0);
+  EXPECT_EQ(report["warnings"], 2);
+  ASSERT_EQ(report["diagnostics"].size(), 2u);
+  const nlohmann::json& first = report["diagnostics"][0];
+  EXPECT_EQ(first["severity"], "warning");
+  EXPECT_EQ(first["line"], 7);
+  EXPECT_EQ(first["column"], 15);
+  EXPECT_THAT(first["message"].get<std::string>(), HasSubstr("has no effect in this version"));
+}
+
+TEST(Validate, NatsTransportIsRefused) {
+  const std::string path = WriteTempFile("nats.toml", R"x([[observers]]
+entity = "Order"
+event_type = "INSERT"
+actions = [{ type = "log", message_template = "x" }]
+
+[transport]
+transport = "nats"
+)x");
+  testing::CliRun run = RunCli({"validate", path});
+  EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
+  EXPECT_THAT(run.out, IsEmpty());
+  EXPECT_THAT(run.err, HasSubstr(path + ":7:13: error: '[transport].transport = \"nats\"': NATS transport is not "
+                                        "supported in this version (it comes with issue 12); the daemon uses the "
+                                        "PostgreSQL job queue"));
+  EXPECT_THAT(run.err, HasSubstr(path + ": invalid: 1 error, 0 warnings"));
+}
+
 TEST(Validate, JsonReportForAValidFile) {
   const std::string path = WriteTempFile("ok.toml", kValidConfig);
   testing::CliRun run = RunCli({"validate", path, "--format", "json"});

@@ -202,7 +202,14 @@ TEST(DlqCommandDatabaseTest, WithoutADatabaseItSaysHowToGiveOne) {
   unsetenv("DATABASE_URL");
   CliRun run = RunCli({"dlq", "list"});
   EXPECT_EQ(run.exit_code, cli::kExitUsage);
-  EXPECT_THAT(run.err, HasSubstr("no database: give --database-url"));
+  EXPECT_THAT(run.err, HasSubstr("no database URL: pass --database-url URL or set DATABASE_URL"));
+
+  // With a config that names no database, the config is one more way to give one.
+  const std::string config = testing::WriteTempFile("no-url.toml", "[database]\nlistener_id = \"x\"\n");
+  run = RunCli({"dlq", "list", "--config", config, "--database-url", ""});
+  EXPECT_EQ(run.exit_code, cli::kExitUsage);
+  EXPECT_THAT(run.err, HasSubstr("no database URL: pass --database-url URL, set [database] url (or url_env) in "
+                                 "the config, or set DATABASE_URL"));
 }
 
 TEST(DlqCommandDatabaseTest, TheUrlComesFromDatabaseUrlOrTheConfigAndItsPasswordIsNeverPrinted) {

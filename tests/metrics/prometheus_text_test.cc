@@ -544,11 +544,6 @@ const std::vector<ExpectedFamily>& ProductFamilies() {
       {"fraiseql_observer_events_processed_total", MetricType::kCounter, {}},
       {"fraiseql_observer_events_failed_total", MetricType::kCounter, {"error_type"}},
       {"fraiseql_observer_events_deserialization_failures_total", MetricType::kCounter, {}},
-      {"fraiseql_observer_cache_hits_total", MetricType::kCounter, {}},
-      {"fraiseql_observer_cache_misses_total", MetricType::kCounter, {}},
-      {"fraiseql_observer_cache_evictions_total", MetricType::kCounter, {}},
-      {"fraiseql_observer_dedup_detected_total", MetricType::kCounter, {}},
-      {"fraiseql_observer_dedup_processing_skipped_total", MetricType::kCounter, {}},
       {"fraiseql_observer_action_executed_total", MetricType::kCounter, {"action_type"}},
       {"fraiseql_observer_action_duration_seconds", MetricType::kHistogram, {"action_type"}},
       {"fraiseql_observer_action_errors_total",
@@ -556,7 +551,6 @@ const std::vector<ExpectedFamily>& ProductFamilies() {
        {"action_type", "error_type"}},
       {"fraiseql_observer_backlog_size", MetricType::kGauge, {}},
       {"fraiseql_observer_dlq_items", MetricType::kGauge, {}},
-      {"fraiseql_observer_dlq_overflow_total", MetricType::kCounter, {}},
       {"fraiseql_observer_job_queued_total", MetricType::kCounter, {}},
       {"fraiseql_observer_job_executed_total", MetricType::kCounter, {"action_type"}},
       {"fraiseql_observer_job_failed_total", MetricType::kCounter, {"action_type", "error_type"}},
@@ -565,7 +559,6 @@ const std::vector<ExpectedFamily>& ProductFamilies() {
       {"fraiseql_observer_job_queue_depth", MetricType::kGauge, {}},
       {"fraiseql_observer_job_dlq_items", MetricType::kGauge, {}},
       {"fraiseql_observer_condition_errors_total", MetricType::kCounter, {"observer"}},
-      {"fraiseql_observer_config_reloads_total", MetricType::kCounter, {"result"}},
   };
   return families;
 }
@@ -605,17 +598,11 @@ TEST(ProductFamiliesTest, AccessorsHaveTheDocumentedShape) {
   const std::vector<const FamilyBase*> accessors = {&EventsProcessedTotal(),
                                                     &EventsFailedTotal(),
                                                     &EventsDeserializationFailuresTotal(),
-                                                    &CacheHitsTotal(),
-                                                    &CacheMissesTotal(),
-                                                    &CacheEvictionsTotal(),
-                                                    &DedupDetectedTotal(),
-                                                    &DedupProcessingSkippedTotal(),
                                                     &ActionExecutedTotal(),
                                                     &ActionDurationSeconds(),
                                                     &ActionErrorsTotal(),
                                                     &BacklogSize(),
                                                     &DlqItems(),
-                                                    &DlqOverflowTotal(),
                                                     &JobQueuedTotal(),
                                                     &JobExecutedTotal(),
                                                     &JobFailedTotal(),
@@ -623,8 +610,7 @@ TEST(ProductFamiliesTest, AccessorsHaveTheDocumentedShape) {
                                                     &JobRetryAttemptsTotal(),
                                                     &JobQueueDepth(),
                                                     &JobDlqItems(),
-                                                    &ConditionErrorsTotal(),
-                                                    &ConfigReloadsTotal()};
+                                                    &ConditionErrorsTotal()};
   const std::vector<ExpectedFamily>& expected = ProductFamilies();
   ASSERT_EQ(accessors.size(), expected.size());
   for (std::size_t i = 0; i < expected.size(); ++i) {
@@ -650,7 +636,6 @@ TEST(ProductFamiliesTest, UpdatedFamiliesRenderValidText) {
   BacklogSize().Get().Set(std::size_t{145});
   JobDurationSeconds().WithLabels({"slack"}).Observe(200.0);
   ConditionErrorsTotal().WithLabels({"orders \"high value\""}).Increment();
-  ConfigReloadsTotal().WithLabels({"success"}).Increment();
   const std::string text = RenderPrometheusText(DefaultRegistry());
   EXPECT_THAT(ValidateExposition(text), IsEmpty()) << text;
   EXPECT_THAT(text, HasSubstr("fraiseql_observer_action_duration_seconds_bucket{action_type="
