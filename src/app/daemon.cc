@@ -11,6 +11,7 @@
 #include "app/delivery_stack.h"
 #include "app/signals.h"
 #include "common/log.h"
+#include "config/database_url.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "http/admin_server.h"
@@ -27,20 +28,6 @@ namespace fraiseql {
 namespace {
 
 using std::chrono::milliseconds;
-
-std::optional<std::string> ProcessEnvironment(std::string_view name) {
-  const char* value = std::getenv(std::string(name).c_str());
-  if (value == nullptr || *value == '\0') return std::nullopt;
-  return std::string(value);
-}
-
-// [database] url, else DATABASE_URL.
-Result<Secret> DatabaseUrl(const Config& config, const DaemonOptions& options) {
-  if (config.database.url) return *config.database.url;
-  if (auto url = (options.getenv ? options.getenv : ProcessEnvironment)("DATABASE_URL")) return Secret(*url);
-  return Error::InvalidArgument(
-      "no database URL: set [database] url (or url_env) in the config, or the DATABASE_URL environment variable");
-}
 
 // Refuses to run against a database whose schema is older than this binary: the listener and the
 // queue would fail on the first statement with a far less helpful message.
@@ -174,7 +161,7 @@ int RunDaemon(const Config& config, std::ostream& err, const DaemonOptions& opti
   ShutdownSignals signals;
   metrics::DeclareAllFamilies();
 
-  Result<Secret> url = DatabaseUrl(config, options);
+  Result<Secret> url = ResolveDatabaseUrl(std::nullopt, &config.database, options.getenv);
   if (!url) {
     err << "fraiseql-observer: error: " << url.error().message << "\n";
     return 1;

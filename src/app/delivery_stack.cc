@@ -1,18 +1,10 @@
 #include "app/delivery_stack.h"
 
-#include <cstdlib>
 #include <utility>
 
+#include "config/database_url.h"
+
 namespace fraiseql {
-namespace {
-
-std::optional<std::string> ProcessEnvironment(std::string_view name) {
-  const char* value = std::getenv(std::string(name).c_str());
-  if (value == nullptr) return std::nullopt;
-  return std::string(value);
-}
-
-}  // namespace
 
 Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& config, JobQueue& queue, Clock& clock,
                                                              DeliveryStackOptions options) {
@@ -32,11 +24,11 @@ Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& confi
   deps.http = stack->http_.get();
   deps.blocking = stack->blocking_.get();
   deps.email = config.email ? &*config.email : nullptr;
-  if (config.database.url) {
-    deps.database_url = config.database.url;
-  } else if (auto url = (options.getenv ? options.getenv : ProcessEnvironment)("DATABASE_URL")) {
-    deps.database_url = Secret(std::move(*url));
+  // Without one, only a database action fails to build, naming what to set.
+  if (Result<Secret> url = ResolveDatabaseUrl(std::nullopt, &config.database, options.getenv)) {
+    deps.database_url = std::move(*url);
   }
+  deps.database_pool_size = config.database.pool_size;
   Result<ActionTable> actions = ActionTable::Build(config, deps);
   if (!actions) return actions.error();
   stack->actions_ = std::make_unique<ActionTable>(std::move(*actions));

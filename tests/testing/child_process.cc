@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/poll.h"
+
 extern char** environ;
 
 namespace fraiseql::testing {
@@ -63,18 +65,16 @@ void ChildProcess::Signal(int signal) const {
 
 std::optional<int> ChildProcess::Wait(std::chrono::milliseconds timeout) {
   if (status_ || pid_ <= 0) return status_;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    const pid_t done = waitpid(pid_, &status, WNOHANG);
-    if (done == pid_) {
-      status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      return status_;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    // Polling with a deadline: waitpid has no timeout of its own.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  // Polling with a deadline: waitpid has no timeout of its own.
+  PollUntil(
+      [&] {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return true;
+      },
+      timeout);
+  return status_;
 }
 
 bool ChildProcess::running() { return pid_ > 0 && !Wait(std::chrono::milliseconds(0)); }

@@ -21,6 +21,7 @@
 
 #include "common/file.h"
 #include "common/text.h"
+#include "testing/poll.h"
 
 #ifndef FRAISEQL_SOURCE_DIR
 #error "FRAISEQL_SOURCE_DIR must name the source tree (tests/testing/CMakeLists.txt defines it)"
@@ -266,13 +267,15 @@ std::string ReceivedMail::DecodedBody() const {
 
 std::vector<ReceivedMail> WaitForMails(const SmtpSink& sink, std::string_view marker, size_t count,
                                        std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    std::vector<ReceivedMail> mails = ScanMails(sink.dir, marker);
-    if (mails.size() >= count || std::chrono::steady_clock::now() >= deadline) return mails;
-    // A poll with a deadline: the sink gives no other signal that a message arrived.
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  // A poll with a deadline: the sink gives no other signal that a message arrived.
+  std::vector<ReceivedMail> mails;
+  PollUntil(
+      [&] {
+        mails = ScanMails(sink.dir, marker);
+        return mails.size() >= count;
+      },
+      timeout);
+  return mails;
 }
 
 std::vector<ReceivedMail> WaitForMails(const SmtpSink& sink, size_t count, std::chrono::milliseconds timeout) {
