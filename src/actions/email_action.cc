@@ -409,7 +409,8 @@ class EmailActionImpl final : public Action {
         // The error_type label: "no_recipients" when the message had nobody to go to, else the
         // template that could not be rendered.
         const std::string_view detail = message.error().DetailCode(kEmailErrorDomain);
-        done(PermanentOutcome(detail.empty() ? "template" : std::string(detail), message.error().message + " (permanent)"));
+        done(PermanentOutcome(detail.empty() ? "template" : std::string(detail),
+                              message.error().message + " (permanent)"));
         return;
       }
       done(Send(state->server, *message));

@@ -3,7 +3,8 @@
 // WaitUntil() and SleepUntil() wait against SteadyNow(), as Abseil's clock interface does.
 // Thread-safety: every method may be called from any thread.
 //
-// Waiting on a condition with a deadline (the only way code under src/ waits for time):
+// Waiting on a condition with a deadline (how code under src/ waits for time; the exceptions are
+// waits on sockets and processes that run on real time: curl's transfers, NOTIFY, signals):
 //   MutexLock lock(&mu_);
 //   while (!ready_) {
 //     if (!clock_.WaitUntil(mu_, changed_, deadline)) break;  // the deadline passed

@@ -44,7 +44,9 @@ struct Error {
   std::optional<SourceLocation> location;
   std::optional<ErrorDetail> detail;
 
-  static Error Of(ErrorCode code, std::string message) { return {code, std::move(message), std::nullopt, std::nullopt}; }
+  static Error Of(ErrorCode code, std::string message) {
+    return {code, std::move(message), std::nullopt, std::nullopt};
+  }
   static Error InvalidArgument(std::string message) { return Of(ErrorCode::kInvalidArgument, std::move(message)); }
   static Error FailedPrecondition(std::string message) {
     return Of(ErrorCode::kFailedPrecondition, std::move(message));
@@ -102,7 +104,8 @@ class [[nodiscard]] Result {
     assert(has_value());
     return std::get<0>(state_);
   }
-  T&& value() && {
+  // By value, not T&&: `for (auto& x : MakeResult().value())` must not dangle.
+  T value() && {
     assert(has_value());
     return std::get<0>(std::move(state_));
   }
@@ -117,7 +120,7 @@ class [[nodiscard]] Result {
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 

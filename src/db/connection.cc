@@ -170,10 +170,16 @@ Result<PgConnection> PgConnection::Connect(const Secret& url, std::chrono::milli
 
   const auto seconds = std::max<std::chrono::seconds::rep>(1, std::chrono::ceil<std::chrono::seconds>(timeout).count());
   const std::string timeout_text = std::to_string(seconds);
-  // expand_dbname = 1: `url` is expanded into its parameters; keywords after it override them,
-  // so our timeout wins over one in the URL.
-  const char* const keywords[] = {"dbname", "connect_timeout", "fallback_application_name", nullptr};
-  const char* const values[] = {url.Reveal().c_str(), timeout_text.c_str(), "fraiseql-observer", nullptr};
+  // expand_dbname = 1: `url` is expanded into its parameters; keywords after it override them
+  // (our connect timeout wins over one in the URL), keywords before it are defaults the URL may
+  // override. The defaults find a dead server or network in tens of seconds rather than the
+  // kernel's minutes, so no call (and no shutdown waiting for one) hangs on a silent peer:
+  // unacknowledged data for 30 s, or an idle connection unanswered after 30 + 3 x 10 s.
+  const char* const keywords[] = {"keepalives",       "keepalives_idle", "keepalives_interval",
+                                  "keepalives_count", "tcp_user_timeout", "dbname",
+                                  "connect_timeout",  "fallback_application_name", nullptr};
+  const char* const values[] = {"1", "30", "10", "3", "30000", url.Reveal().c_str(), timeout_text.c_str(),
+                                "fraiseql-observer", nullptr};
   PgConnection connection(PQconnectdbParams(keywords, values, /*expand_dbname=*/1), description);
   if (!connection.conn_) return Error::Internal("cannot connect to " + description + ": out of memory");
   if (PQstatus(connection.conn_.get()) != CONNECTION_OK) {
@@ -250,8 +256,16 @@ Result<PgResult> PgConnection::ExecutePrepared(std::string_view name, std::strin
     Result<PgResult> result = Checked(PgResult(PQexecPrepared(conn_.get(), statement_name.c_str(),
                                                               static_cast<int>(values.size()), values.data(), nullptr,
                                                               nullptr, /*resultFormat=text*/ 0)));
-    if (result || SqlStateOf(result.error()) != "26000" || attempt > 0) return result;
-    std::erase(prepared_, statement_name);  // the server forgot it: prepare it again
+    if (result || SqlStateOf(result.error()) != "26000") return result;
+    // The server forgot it: prepare it again. Inside a transaction the failure aborted it, so
+    // the caller must retry the transaction (kAborted), and the next try prepares anew.
+    std::erase(prepared_, statement_name);
+    if (attempt > 0) return result;
+    if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
+      Error error = std::move(result).error();
+      error.code = ErrorCode::kAborted;
+      return error;
+    }
   }
 }
 

@@ -73,8 +73,10 @@ class PgConnection {
   Result<PgResult> Execute(std::string_view sql) { return Execute(sql, PgParams()); }
 
   // Execute, through a statement prepared once per connection under `name` (parsing and
-  // planning are most of a small statement's cost). Prepared again when the server forgot it
-  // (SQLSTATE 26000: DISCARD ALL, a pooler in transaction mode). REQUIRES: one `sql` per name.
+  // planning are most of a small statement's cost). When the server forgot it (SQLSTATE 26000:
+  // DISCARD ALL, a pooler in transaction mode), it is prepared again and run once more; inside a
+  // transaction that failure aborted the transaction, so the error is kAborted (retry the
+  // transaction: the next try prepares anew). REQUIRES: one `sql` per name.
   Result<PgResult> ExecutePrepared(std::string_view name, std::string_view sql, PgParams params);
 
   // Runs a script of several statements with the simple protocol (no parameters): migrations.

@@ -18,8 +18,21 @@ ErrorCode ClassifySqlState(std::string_view sqlstate) {
 }
 
 Error SqlStateError(std::string_view sqlstate, std::string_view text) {
-  return Error::Of(ClassifySqlState(sqlstate), std::string(kSqlStatePrefix) + std::string(sqlstate) + ": " + std::string(text))
+  std::string message = std::string(kSqlStatePrefix) + std::string(sqlstate) + ": " + std::string(text);
+  return Error::Of(ClassifySqlState(sqlstate), std::move(message))
       .WithDetail(std::string(kSqlStateDomain), std::string(sqlstate));
+}
+
+bool RefusesData(const Error& error) {
+  const std::string_view sql_class = SqlStateClass(SqlStateOf(error));
+  return sql_class == "22" || sql_class == "23";
+}
+
+Error DataRefusalOrNotReady(Error error) {
+  if (error.code == ErrorCode::kInvalidArgument && !SqlStateOf(error).empty() && !RefusesData(error)) {
+    error.code = ErrorCode::kFailedPrecondition;
+  }
+  return error;
 }
 
 std::string_view SqlStateClass(std::string_view sqlstate) {

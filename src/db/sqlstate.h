@@ -39,4 +39,14 @@ Error SqlStateError(std::string_view sqlstate, std::string_view text);
 // The class of a SQLSTATE, its first two characters ("42" for "42883"); "" when not 5 long.
 std::string_view SqlStateClass(std::string_view sqlstate);
 
+// True when the server refused a statement's data: SQLSTATE class 22 (data exception) or 23
+// (integrity constraint violation). A batch holding such data is split to find the part at fault.
+bool RefusesData(const Error& error);
+
+// `error`, kInvalidArgument only when the server refused the data (RefusesData). The server's
+// other refusals (class 42: a missing table, a privilege) mean the database is not ready for us,
+// not that our data is wrong: kFailedPrecondition, retried until someone fixes the database.
+// Errors without a SQLSTATE are returned unchanged.
+Error DataRefusalOrNotReady(Error error);
+
 }  // namespace fraiseql

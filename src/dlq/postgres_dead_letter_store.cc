@@ -104,7 +104,7 @@ StoredDeadLetter DecodeRow(const PgResult& rows, size_t row) {
 
 }  // namespace
 
-std::string PostgresDeadLetterStore::InsertSql(int param) {
+std::string PostgresDeadLetterStore::InsertSql(int param, std::string_view only_if) {
   // The LEFT JOIN reads the job row before a DELETE in the same statement removes it (all parts
   // of one statement see the same snapshot), so an engine's dead letter, which knows neither
   // its listener nor its change-log row, still records both.
@@ -119,8 +119,8 @@ std::string PostgresDeadLetterStore::InsertSql(int param) {
          " observer text, action_index int, action_type text, entity_type text, attempts jsonb, reason text))"
          " WITH ORDINALITY AS d(delivery_id, listener_id, change_log_pk, event, row_data, observer,"
          " action_index, action_type, entity_type, attempts, reason, n)"
-         " LEFT JOIN observer_jobs j ON j.delivery_id = d.delivery_id"
-         " ORDER BY d.n";
+         " LEFT JOIN observer_jobs j ON j.delivery_id = d.delivery_id" +
+         (only_if.empty() ? std::string() : " WHERE " + std::string(only_if)) + " ORDER BY d.n";
 }
 
 Result<void> PostgresDeadLetterStore::AddWith(PgConnection& conn, std::span<const DeadLetter> letters) {

@@ -35,9 +35,11 @@ class PostgresDeadLetterStore final : public DeadLetterStore {
   // The INSERT ... SELECT behind AddWith, reading a jsonb array of DeadLetterToJson objects from
   // parameter $`param`, for statements that write dead letters together with other changes
   // (the job queue's batched write). A letter without a listener_id or change_log_pk takes them
-  // from its delivery's job row, read in the same statement.
+  // from its delivery's job row, read in the same statement. `only_if`, when given, is a
+  // condition on `d` (the letter) that each row must meet (the queue keeps only the letters whose
+  // job it deleted in the same statement).
   // REQUIRES: every delivery_id is a canonical UUID (dead_letter_internal::Validate).
-  static std::string InsertSql(int param);
+  static std::string InsertSql(int param, std::string_view only_if = {});
 
  private:
   PgConnection* const conn_;

@@ -61,11 +61,18 @@ class Listener::Loop {
       Result<void> step = Step();
       if (step) {
         backoff_ = options_.retry_backoff_min;
+        if (failing_) {
+          failing_ = false;  // readiness follows the last step, not the last committed batch
+          owner_.UpdateStatus([](Status& status) { status.last_error.clear(); });
+        }
         continue;
       }
       if (stop_.stop_requested()) break;
       OnStepFailed(step.error());
-      SleepFor(backoff_);
+      // A leader backs off no later than its next renewal: a slow failure plus a long back-off
+      // must not let a lease that could be renewed expire.
+      const SteadyTime wake = clock_.SteadyNow() + backoff_;
+      SleepUntil(lease_ ? std::min(wake, last_renewed_ + renew_every_) : wake);
       backoff_ = std::min(backoff_ * 2, options_.retry_backoff_max);
     }
     StopLeading("the listener is stopping", /*release=*/true);
@@ -356,13 +363,14 @@ class Listener::Loop {
     }
     if (*outcome == HandOffOutcome::kCommitted) return outcome;
     need_reload_ = true;
-    owner_.UpdateStatus([](Status& status) { ++status.fenced; });
     if (*outcome == HandOffOutcome::kLeaseLost) {
       StopLeading("the lease is no longer ours", /*release=*/false);
     } else {
       log::Warn("listener's checkpoint moved under it (operator move or another epoch); reloading",
                 {{"listener_id", options_.listener_id}, {"position", PositionToString(position_)}});
     }
+    // Counted after leading is cleared, so whoever sees the count sees the new state too.
+    owner_.UpdateStatus([](Status& status) { ++status.fenced; });
     return outcome;
   }
 
@@ -431,8 +439,8 @@ class Listener::Loop {
   }
 
   // Sleeps on the clock, cut short only by a stop (never by news: a back-off must not be).
-  void SleepFor(milliseconds duration) {
-    const SteadyTime deadline = clock_.SteadyNow() + duration;
+  void SleepFor(milliseconds duration) { SleepUntil(clock_.SteadyNow() + duration); }
+  void SleepUntil(SteadyTime deadline) {
     MutexLock lock(&sleep_mu_);
     while (!stop_.stop_requested()) {
       if (!clock_.WaitUntil(sleep_mu_, sleep_cv_, deadline)) return;
@@ -477,6 +485,7 @@ class Listener::Loop {
                                                  {"error", text},
                                                  {"retry_in_ms", std::to_string(backoff_.count())}});
     owner_.UpdateStatus([&](Status& status) { status.last_error = text; });
+    failing_ = true;
     need_reload_ = true;
   }
 
@@ -502,6 +511,7 @@ class Listener::Loop {
   milliseconds held_back_wait_;
   std::optional<SteadyTime> gauges_refreshed_;
   bool backlog_alerted_ = false;
+  bool failing_ = false;  // the last step failed (status.last_error is set)
 
   metrics::Counter& events_processed_;
   metrics::Counter& deserialization_failures_;

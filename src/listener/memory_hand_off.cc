@@ -22,7 +22,12 @@ Result<HandOffOutcome> MemoryHandOff::Commit(const Lease& lease, int64_t expecte
     [[maybe_unused]] Result<void> added = dead_letters_.Add(batch.dead_letters);  // validated above
   });
   if (!held) return HandOffOutcome::kLeaseLost;
-  if (!swapped) return std::move(swapped).error();
+  if (!swapped) {
+    // A checkpoint the store refuses is the listener's bug, not the batch's data.
+    Error error = std::move(swapped).error();
+    if (error.code == ErrorCode::kInvalidArgument) error.code = ErrorCode::kInternal;
+    return error;
+  }
   return *swapped ? HandOffOutcome::kCommitted : HandOffOutcome::kCheckpointMoved;
 }
 

@@ -9,20 +9,20 @@
 namespace fraiseql {
 namespace {
 
+// A checkpoint the store refuses to write (its bounds) is the listener's bug, not the batch's
+// data: not kInvalidArgument, which would send the listener isolating rows for nothing.
+Error CheckpointError(Error error) {
+  if (error.code == ErrorCode::kInvalidArgument && SqlStateOf(error).empty()) {
+    error.code = ErrorCode::kInternal;
+    error.message = "the listener's next checkpoint is invalid: " + error.message;
+  }
+  return error;
+}
+
 Result<void> Run(PgConnection& conn, std::string_view sql) {
   Result<PgResult> result = conn.Execute(sql);
   if (!result) return std::move(result).error();
   return Ok();
-}
-
-// kInvalidArgument only for the batch's own data (class 22): the listener then isolates the row
-// at fault. Other refusals are about the database and are retried until someone fixes it.
-Error ClassifyRefusal(Error error) {
-  if (error.code == ErrorCode::kInvalidArgument && !SqlStateOf(error).empty() &&
-      SqlStateClass(SqlStateOf(error)) != "22") {
-    error.code = ErrorCode::kFailedPrecondition;
-  }
-  return error;
 }
 
 }  // namespace
@@ -46,8 +46,10 @@ Result<std::optional<Checkpoint>> PostgresHandOff::LoadCheckpoint(std::string_vi
 Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expected_epoch, const HandOffBatch& batch) {
   PgConnection* tx = nullptr;
   FRAISEQL_ASSIGN_OR_RETURN(tx, session_.Get());
+  // Jobs for this process's queue are inserted already claimed by it.
+  const std::optional<ClaimStamp> claim = local_ != nullptr ? std::optional(local_->NewClaimStamp()) : std::nullopt;
   std::unordered_set<std::string> inserted;
-  Result<HandOffOutcome> outcome = CommitOn(*tx, lease, expected_epoch, batch, inserted);
+  Result<HandOffOutcome> outcome = CommitOn(*tx, lease, expected_epoch, batch, claim, inserted);
   if (!outcome || *outcome != HandOffOutcome::kCommitted) {
     // Outside a transaction this only warns; a failure means the connection is gone, and the
     // next Commit connects again.
@@ -55,7 +57,8 @@ Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expec
       [[maybe_unused]] Result<PgResult> ignored = tx->Execute("ROLLBACK");
     }
     if (!tx->healthy()) session_.Reset();
-    if (!outcome) return ClassifyRefusal(std::move(outcome).error());
+    // kInvalidArgument only for the batch's own data: the listener then isolates the row at fault.
+    if (!outcome) return DataRefusalOrNotReady(std::move(outcome).error());
     return outcome;
   }
   if (local_ != nullptr && !inserted.empty()) {
@@ -65,13 +68,13 @@ Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expec
     for (const NewJob& job : batch.jobs) {
       if (inserted.contains(job.delivery.id)) deliveries.push_back(job.delivery);
     }
-    local_->HandOver(std::move(deliveries));
+    local_->HandOver(std::move(deliveries), *claim);
   }
   return outcome;
 }
 
 Result<HandOffOutcome> PostgresHandOff::CommitOn(PgConnection& tx, const Lease& lease, int64_t expected_epoch,
-                                                 const HandOffBatch& batch,
+                                                 const HandOffBatch& batch, const std::optional<ClaimStamp>& claim,
                                                  std::unordered_set<std::string>& inserted) {
   FRAISEQL_RETURN_IF_ERROR(Run(tx, "BEGIN"));
   FRAISEQL_RETURN_IF_ERROR(Run(tx, options_.synchronous_commit ? "SET LOCAL synchronous_commit = on"
@@ -79,15 +82,12 @@ Result<HandOffOutcome> PostgresHandOff::CommitOn(PgConnection& tx, const Lease& 
   bool held = false;
   FRAISEQL_ASSIGN_OR_RETURN(held, PostgresLeaseStore::HeldInTransaction(tx, lease));
   if (!held) return HandOffOutcome::kLeaseLost;
-  if (!batch.jobs.empty()) {
-    const std::optional<ClaimStamp> claim = local_ != nullptr ? std::optional(local_->NewClaimStamp()) : std::nullopt;
-    FRAISEQL_ASSIGN_OR_RETURN(inserted, InsertJobs(tx, lease.listener_id, batch.jobs, claim));
-  }
+  if (!batch.jobs.empty()) FRAISEQL_ASSIGN_OR_RETURN(inserted, InsertJobs(tx, lease.listener_id, batch.jobs, claim));
   FRAISEQL_RETURN_IF_ERROR(PostgresDeadLetterStore::AddWith(tx, batch.dead_letters));
-  bool swapped = false;
-  FRAISEQL_ASSIGN_OR_RETURN(swapped, PostgresCheckpointStore::CompareAndSwapInTransaction(
-                                         tx, lease.listener_id, expected_epoch, batch.from, batch.next));
-  if (!swapped) return HandOffOutcome::kCheckpointMoved;
+  Result<bool> swapped = PostgresCheckpointStore::CompareAndSwapInTransaction(tx, lease.listener_id, expected_epoch,
+                                                                             batch.from, batch.next);
+  if (!swapped) return CheckpointError(std::move(swapped).error());
+  if (!*swapped) return HandOffOutcome::kCheckpointMoved;
   FRAISEQL_RETURN_IF_ERROR(Run(tx, "COMMIT"));
   return HandOffOutcome::kCommitted;
 }

@@ -44,9 +44,11 @@ class PostgresHandOff final : public HandOff {
   bool WaitForRoom(std::chrono::steady_clock::time_point deadline, std::stop_token stop) override;
 
  private:
-  // The batch transaction; `inserted` gets the delivery ids that were new.
+  // The batch transaction, its jobs inserted with `claim`; `inserted` gets the delivery ids that
+  // were new.
   Result<HandOffOutcome> CommitOn(PgConnection& tx, const Lease& lease, int64_t expected_epoch,
-                                  const HandOffBatch& batch, std::unordered_set<std::string>& inserted);
+                                  const HandOffBatch& batch, const std::optional<ClaimStamp>& claim,
+                                  std::unordered_set<std::string>& inserted);
 
   const PostgresHandOffOptions options_;
   PostgresJobQueue* const local_;

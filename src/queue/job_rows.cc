@@ -42,7 +42,7 @@ Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string
       "INSERT INTO observer_jobs (delivery_id, listener_id, change_log_pk, event, observer, action_index,"
       " attempt, attempts, last_error, locked_by, locked_until)"
       " SELECT j.delivery_id, $1, j.change_log_pk, j.event, j.observer, j.action_index, j.attempt,"
-      " j.attempts, j.last_error, $3, $4::timestamptz"
+      " j.attempts, j.last_error, $3, now() + $4::bigint * interval '1 millisecond'"
       " FROM jsonb_to_recordset($2::jsonb) AS j(delivery_id uuid, change_log_pk bigint, event jsonb,"
       " observer text, action_index int, attempt int, attempts jsonb, last_error text)"
       " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id::text";
@@ -50,7 +50,7 @@ Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string
       std::string(listener_id),
       sql_text::Json(rows),
       claim ? std::optional<std::string>(claim->holder) : std::nullopt,
-      claim ? std::optional<std::string>(sql_text::Timestamp(claim->locked_until)) : std::nullopt,
+      claim ? std::optional<std::string>(std::to_string(claim->lock_for.count())) : std::nullopt,
   };
   Result<PgResult> result = tx.Execute(kSql, params);
   if (!result) return std::move(result).error().Context("inserting jobs");

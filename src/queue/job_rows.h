@@ -22,10 +22,13 @@ struct NewJob {
   int64_t change_log_pk = 0;
 };
 
-// Marks jobs inserted by a local listener as already claimed by `holder` until `locked_until`.
+// Marks jobs inserted by a local listener as already claimed by `holder` for `lock_for` from the
+// insert (the database's now(): no clock skew between hosts shortens it). `issued_at` is when the
+// stamp was made, on the local steady clock: the lock keeper counts the lock's age from it.
 struct ClaimStamp {
   std::string holder;
-  std::chrono::system_clock::time_point locked_until;
+  std::chrono::milliseconds lock_for{0};
+  std::chrono::steady_clock::time_point issued_at;
 };
 
 // Inserts jobs inside the caller's open transaction (the listener's batch transaction); a job whose

@@ -89,12 +89,25 @@ void MemoryJobQueue::Reschedule(Delivery delivery, std::chrono::system_clock::ti
 }
 
 void MemoryJobQueue::CompleteWithDeadLetter(const Delivery& delivery, DeadLetter letter) {
+  // The delivery leaves the queue first, so a Retry running in between finds neither it nor its
+  // letter (nothing to do yet), never the letter with the delivery still claimed (which it would
+  // take for queued, drop the letter, and lose both). It counts as outstanding until the letter
+  // is stored, so whoever waits for the queue to be idle sees the letter.
+  {
+    MutexLock lock(&mu_);
+    claimed_.erase(delivery.id);
+    ++finishing_;
+  }
   // Outside mu_: the store calls back into Enqueue (under its own lock) when it re-drives.
   if (Result<void> added = dead_letters_.Add({&letter, 1}); !added) {
     log::Error("memory job queue: a dead letter was refused",
                {{"delivery_id", delivery.id}, {"error", added.error().message}});
   }
-  Complete(delivery);
+  {
+    MutexLock lock(&mu_);
+    --finishing_;
+  }
+  changed_.notify_all();
 }
 
 void MemoryJobQueue::Wake(std::span<const std::string> delivery_ids) {
@@ -131,7 +144,7 @@ bool MemoryJobQueue::Enqueue(Delivery delivery) {
 
 size_t MemoryJobQueue::outstanding() const {
   MutexLock lock(&mu_);
-  return waiting_.size() + claimed_.size();
+  return waiting_.size() + claimed_.size() + finishing_;
 }
 
 size_t MemoryJobQueue::waiting() const {
@@ -141,8 +154,9 @@ size_t MemoryJobQueue::waiting() const {
 
 bool MemoryJobQueue::WaitUntilIdle(SteadyTime deadline) const {
   MutexLock lock(&mu_);
-  while (!waiting_.empty() || !claimed_.empty()) {
-    if (!clock_.WaitUntil(mu_, changed_, deadline)) return waiting_.empty() && claimed_.empty();
+  auto idle = [&]() EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waiting_.empty() && claimed_.empty() && finishing_ == 0; };
+  while (!idle()) {
+    if (!clock_.WaitUntil(mu_, changed_, deadline)) return idle();
   }
   return true;
 }

@@ -46,7 +46,7 @@ class MemoryJobQueue final : public JobQueue, public RedriveTarget {
   bool Contains(std::string_view delivery_id) const override LOCKS_EXCLUDED(mu_);
   bool Enqueue(Delivery delivery) override LOCKS_EXCLUDED(mu_);
 
-  // Deliveries not yet finished: waiting plus claimed.
+  // Deliveries not yet finished: waiting plus claimed (plus those whose dead letter is being stored).
   size_t outstanding() const LOCKS_EXCLUDED(mu_);
   // Deliveries waiting to be claimed (due or not).
   size_t waiting() const LOCKS_EXCLUDED(mu_);
@@ -71,6 +71,7 @@ class MemoryJobQueue final : public JobQueue, public RedriveTarget {
   WaitingMap waiting_ GUARDED_BY(mu_);
   std::unordered_map<std::string, WaitingMap::iterator> by_id_ GUARDED_BY(mu_);
   std::unordered_set<std::string> claimed_ GUARDED_BY(mu_);
+  size_t finishing_ GUARDED_BY(mu_) = 0;  // dead-lettered, their letters not yet stored
 };
 
 }  // namespace fraiseql

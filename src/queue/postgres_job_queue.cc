@@ -135,7 +135,7 @@ PostgresJobQueue::~PostgresJobQueue() {
 }
 
 ClaimStamp PostgresJobQueue::NewClaimStamp() const {
-  return ClaimStamp{options_.holder, clock_.Now() + options_.lock_timeout};
+  return ClaimStamp{options_.holder, options_.lock_timeout, clock_.SteadyNow()};
 }
 
 void PostgresJobQueue::NotifyClaimers() {
@@ -143,14 +143,14 @@ void PostgresJobQueue::NotifyClaimers() {
   claim_changed_.notify_all();
 }
 
-void PostgresJobQueue::HandOver(std::vector<Delivery> deliveries) {
+void PostgresJobQueue::HandOver(std::vector<Delivery> deliveries, const ClaimStamp& stamp) {
   if (deliveries.empty()) return;
   static metrics::Counter& queued = metrics::JobQueuedTotal().Get();
   queued.Increment(static_cast<double>(deliveries.size()));
   std::vector<std::string> ids;
   ids.reserve(deliveries.size());
   for (const Delivery& delivery : deliveries) ids.push_back(delivery.id);
-  writes_->Hold(ids);
+  writes_->Hold(ids, stamp.issued_at);
   hand_over_.Push(std::move(deliveries));
   NotifyClaimers();
 }
@@ -169,14 +169,16 @@ std::vector<Delivery> PostgresJobQueue::Claim(size_t max, SteadyTime deadline, s
     {
       MutexLock lock(&mu_);
       for (;;) {
-        if (std::vector<Delivery> handed = hand_over_.Take(max); !handed.empty()) return handed;
         if (stop.stop_requested() || stopping_) return {};
         polled_at = clock_.SteadyNow();
         while (!local_due_.empty() && local_due_.top() <= polled_at) {
           poll_now_ = true;
           local_due_.pop();
         }
+        // A due look at the table comes first, so a steady stream of handed-over work cannot
+        // starve the retries, wakes and other processes' jobs that only the table holds.
         if (poll_now_ || polled_at >= next_poll_) break;
+        if (std::vector<Delivery> handed = hand_over_.Take(max); !handed.empty()) return handed;
         if (polled_at >= deadline) return {};
         SteadyTime wake_at = std::min(deadline, next_poll_);
         if (!local_due_.empty()) wake_at = std::min(wake_at, local_due_.top());
@@ -187,19 +189,29 @@ std::vector<Delivery> PostgresJobQueue::Claim(size_t max, SteadyTime deadline, s
       next_poll_ = polled_at + options_.poll_interval;
     }
 
-    Result<std::vector<Delivery>> claimed = ClaimFromDatabase(max);
+    // With handed-over work waiting, the table gets half the room and the hand-over the rest.
+    const size_t from_table = hand_over_.empty() ? max : std::max<size_t>(max / 2, 1);
+    Result<std::vector<Delivery>> claimed = ClaimFromDatabase(from_table);
+    std::vector<Delivery> out = claimed ? std::move(claimed).value() : std::vector<Delivery>{};
+    if (out.size() < max) {
+      for (Delivery& delivery : hand_over_.Take(max - out.size())) out.push_back(std::move(delivery));
+    }
     MutexLock lock(&mu_);
     if (!claimed) {
       claim_backoff_ = NextBackoff(claim_backoff_, kFirstBackoff, options_.max_backoff);
       next_poll_ = polled_at + claim_backoff_;
+      claim_changed_.notify_all();  // other claimers wait for the earlier look
       log::Warn("job queue: claiming failed; retrying",
                 {{"error", claimed.error().message}, {"retry_in_ms", std::to_string(claim_backoff_.count())}});
-      continue;
+    } else {
+      claim_backoff_ = milliseconds(0);
+      // A full batch suggests more are due: the next Claim looks at once.
+      if (claimed->size() >= from_table) {
+        poll_now_ = true;
+        claim_changed_.notify_all();
+      }
     }
-    claim_backoff_ = milliseconds(0);
-    // A full batch suggests more are due: the next Claim looks at once.
-    if (claimed->size() >= max) poll_now_ = true;
-    if (!claimed->empty()) return std::move(claimed).value();
+    if (!out.empty()) return out;
   }
 }
 
@@ -209,6 +221,7 @@ Result<std::vector<Delivery>> PostgresJobQueue::ClaimFromDatabase(size_t max) {
   std::vector<Delivery> out;
   std::vector<DeadLetter> refused;
   size_t rows_seen = 0;
+  const SteadyTime claimed_at = clock_.SteadyNow();  // no later than the database stamps the locks
   {
     MutexLock lock(&claim_mu_);
     if (Result<void> connected = EnsureConnected(claim_conn_, "queue-claim"); !connected) return connected.error();
@@ -235,12 +248,13 @@ Result<std::vector<Delivery>> PostgresJobQueue::ClaimFromDatabase(size_t max) {
   std::vector<std::string> ids;
   ids.reserve(out.size());
   for (const Delivery& delivery : out) ids.push_back(delivery.id);
-  writes_->Hold(ids);
+  writes_->Hold(ids, claimed_at);
   for (const DeadLetter& letter : refused) writes_->AddDeadLetter(letter);  // with the job's delete
   if (rows_seen >= max && out.size() < max) {
     // Rows refused above still took room: more may be due.
     MutexLock lock(&mu_);
     poll_now_ = true;
+    claim_changed_.notify_all();
   }
   return out;
 }
@@ -330,11 +344,15 @@ Result<WriteCounts> PostgresJobQueue::WriteBatch(const PendingWrites& batch, std
 
   // One statement, so one transaction and one round trip. Its parts see the same snapshot and
   // touch disjoint rows (Batch keys ops by delivery id; held jobs are neither completed nor
-  // rescheduled here). Every write to a job is conditional on this process still holding it.
+  // rescheduled here). Every write to a job is conditional on this process still holding it,
+  // and a delivery's dead letter is written only with its job's delete: a job whose lock expired
+  // and that another process claimed is that process's to finish.
   static const std::string kSql =
-      "WITH dl AS (" + PostgresDeadLetterStore::InsertSql(1) +
+      "WITH done AS (DELETE FROM observer_jobs WHERE delivery_id = ANY($2::uuid[]) AND locked_by = $3"
+      " RETURNING delivery_id),"
+      " dl AS (" +
+      PostgresDeadLetterStore::InsertSql(1, "d.delivery_id IS NULL OR d.delivery_id IN (SELECT delivery_id FROM done)") +
       " RETURNING 1),"
-      " done AS (DELETE FROM observer_jobs WHERE delivery_id = ANY($2::uuid[]) AND locked_by = $3 RETURNING 1),"
       " resched AS (UPDATE observer_jobs j SET run_at = r.run_at, attempt = r.attempt, attempts = r.attempts,"
       " last_error = r.last_error, locked_by = NULL, locked_until = now()"
       " FROM jsonb_to_recordset($4::jsonb) AS r(delivery_id uuid, run_at timestamptz, attempt int, attempts jsonb,"

@@ -65,10 +65,11 @@ class PostgresJobQueue final : public JobQueue {
   // buffered (bounded by shutdown_timeout). REQUIRES: no call is running or will be made.
   ~PostgresJobQueue() override;
 
-  // JobQueue. Claim hands out handed-over deliveries first, else runs one claim statement; when
-  // nothing is due it waits (until `deadline`, `stop`, HandOver, Poke, a due reschedule of this
-  // process or the poll interval) and looks again. A row that does not decode is dead-lettered
-  // with the reason and deleted, and Claim goes on with the others.
+  // JobQueue. Claim hands out handed-over deliveries, and runs one claim statement when a look at
+  // the table is due (the poll interval, a Poke, a due reschedule of this process, a Wake), even
+  // while handed-over work keeps coming, so retries are not starved by a backlog; when nothing
+  // is there it waits (until `deadline`, `stop` or one of those) and looks again. A row that does
+  // not decode is dead-lettered with the reason and deleted, and Claim goes on with the others.
   std::vector<Delivery> Claim(size_t max, std::chrono::steady_clock::time_point deadline,
                               std::stop_token stop) override LOCKS_EXCLUDED(mu_, claim_mu_);
   void Complete(const Delivery& delivery) override;
@@ -78,11 +79,11 @@ class PostgresJobQueue final : public JobQueue {
   void Wake(std::span<const std::string> delivery_ids) override;
 
   // The stamp a local listener passes to InsertJobs so the rows are claimed by this process
-  // from the start: {holder, clock.Now() + lock_timeout}.
+  // from the start: {holder, lock_timeout, now}.
   ClaimStamp NewClaimStamp() const;
-  // Deliveries the listener inserted with NewClaimStamp() and committed: Claim returns them
-  // before looking at the table. Their locks are kept from now on.
-  void HandOver(std::vector<Delivery> deliveries) LOCKS_EXCLUDED(mu_);
+  // Deliveries the listener inserted with `stamp` (NewClaimStamp()) and committed: Claim returns
+  // them before looking at the table (but see Claim). Their locks are kept from the stamp's time.
+  void HandOver(std::vector<Delivery> deliveries, const ClaimStamp& stamp) LOCKS_EXCLUDED(mu_);
   // The buffer HandOver fills: a producer waits for its room (backpressure).
   HandOverBuffer& hand_over() { return hand_over_; }
   // Jobs were inserted unclaimed (by this process): the next Claim looks at once.

@@ -106,10 +106,9 @@ void WriteBehind::Enqueue(F&& change) {
   if (was_empty || pending_.size() >= options_.timing.flush_batch) wake_.notify_all();
 }
 
-void WriteBehind::Hold(std::span<const std::string> delivery_ids) {
+void WriteBehind::Hold(std::span<const std::string> delivery_ids, SteadyTime locked_at) {
   MutexLock lock(&mu_);
-  const SteadyTime now = clock_.SteadyNow();
-  for (const std::string& id : delivery_ids) locks_.Hold(id, now);
+  for (const std::string& id : delivery_ids) locks_.Hold(id, locked_at);
 }
 
 void WriteBehind::Complete(const std::string& delivery_id) {
@@ -211,7 +210,10 @@ void WriteBehind::Run() {
         }
         carry_seq = enqueued_seq_;
       }
-      if (step.extend) extend = locks_.TakeDue(now);
+      if (step.extend) {
+        locks_.Checked(now);
+        extend = locks_.Due(now);
+      }
     }
 
     if (step.give_up) {
@@ -225,32 +227,45 @@ void WriteBehind::Run() {
       static const PendingWrites kNothing;
       const PendingWrites& writes = step.write ? carry : kNothing;  // a batch waiting for its retry waits on
       Result<WriteCounts> written = writer_(writes, extend);
-      if (!written && IsRetryable(written.error())) {
-        if (step.write) {
-          retry_at = now + backoff;
-          backoff = NextBackoff(backoff, kFirstBackoff, options_.max_backoff);
-          MutexLock lock(&mu_);
-          last_write_error_ = written.error().message;
+      {
+        MutexLock lock(&mu_);
+        if (written) {
+          locks_.Extended(extend, now);
+        } else if (!extend.empty()) {
+          // Not stamped, so still due: look again soon rather than a sixth of the timeout later.
+          locks_.CheckAgainBy(now + std::max(backoff, kFirstBackoff));
         }
-        log::Warn("job queue: writing a batch failed; retrying",
-                  {{"error", written.error().message}, {"writes", std::to_string(writes.size())},
-                   {"retry_in_ms", std::to_string((retry_at - now) / milliseconds(1))}});
+      }
+      PendingWrites retry;  // what stays to be written
+      std::string retry_error;
+      if (!written && written.error().code != ErrorCode::kInvalidArgument) {
+        retry = step.write ? std::move(carry) : PendingWrites{};
+        retry_error = written.error().message;
+        log::Write(IsRetryable(written.error()) ? log::Level::kWarn : log::Level::kError,
+                   "job queue: writing a batch failed; retrying",
+            {{"error", retry_error}, {"writes", std::to_string(writes.size())},
+             {"extensions", std::to_string(extend.size())}});
+      } else if (step.write && !written) {
+        log::Error("job queue: a batch was refused; writing its parts one by one",
+                   {{"error", written.error().message}, {"writes", std::to_string(carry.size())}});
+        retry = WriteEachAlone(carry);
+        if (!retry.empty()) retry_error = "parts of a refused batch could not be written yet";
+      } else if (step.write && on_written_) {
+        on_written_(carry, *written);
+      }
+      if (!retry.empty()) {
+        carry = std::move(retry);
+        retry_at = now + backoff;  // the first retry is immediate: a broken connection is simply replaced
+        backoff = NextBackoff(backoff, kFirstBackoff, options_.max_backoff);
+        MutexLock lock(&mu_);
+        last_write_error_ = retry_error;
       } else if (step.write) {
-        if (!written) {
-          log::Error("job queue: a batch was refused; writing its parts one by one",
-                     {{"error", written.error().message}, {"writes", std::to_string(carry.size())}});
-          WriteEachAlone(carry);
-        } else if (on_written_) {
-          on_written_(carry, *written);
-        }
         backoff = milliseconds(0);
-        {
-          MutexLock lock(&mu_);
-          written_seq_ = carry_seq;
-          last_write_error_.clear();
-          flushed_.notify_all();
-        }
         carry = PendingWrites{};
+        MutexLock lock(&mu_);
+        written_seq_ = carry_seq;
+        last_write_error_.clear();
+        flushed_.notify_all();
       }
     }
 
@@ -261,18 +276,17 @@ void WriteBehind::Run() {
   }
 }
 
-void WriteBehind::WriteEachAlone(const PendingWrites& writes) {
-  auto write = [&](const PendingWrites& part, const std::string& what) {
-    Result<WriteCounts> written = Error::Unavailable("not tried");
-    // A few tries for a connection lost meanwhile; a part refused for its content is dropped.
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      written = writer_(part, {});
-      if (written || !IsRetryable(written.error())) break;
-    }
-    if (!written) {
+PendingWrites WriteBehind::WriteEachAlone(const PendingWrites& writes) {
+  PendingWrites retry;
+  const auto now = clock_.Now();
+  auto write = [&](PendingWrites part, const std::string& what) {
+    Result<WriteCounts> written = writer_(part, {});
+    if (written) {
+      if (on_written_) on_written_(part, *written);
+    } else if (written.error().code == ErrorCode::kInvalidArgument) {
       log::Error("job queue: dropping a write the database refuses", {{"write", what}, {"error", written.error().message}});
-    } else if (on_written_) {
-      on_written_(part, *written);
+    } else {
+      retry.Merge(std::move(part), now);  // a connection lost meanwhile: written with the next retry
     }
   };
   for (const nlohmann::json& letter : writes.dead_letters) {
@@ -290,6 +304,7 @@ void WriteBehind::WriteEachAlone(const PendingWrites& writes) {
     part.wakes.insert(id);
     write(part, "wake of " + id);
   }
+  return retry;
 }
 
 }  // namespace fraiseql

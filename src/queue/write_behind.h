@@ -1,9 +1,9 @@
 // WriteBehind: the durable job queue's buffered writes. Completions, reschedules, wakes and dead
 // letters are collected and written by one flusher thread, a batch per transaction, a few
 // milliseconds after the first of them (or at once when a batch is full), and the locks of the
-// jobs this process holds are extended meanwhile (LockKeeper). A failed write is retried after
-// its writer reconnects, never dropped; a write the database refuses for its content is split
-// into its parts, and only the parts that still fail are dropped (and logged).
+// jobs this process holds are extended meanwhile (LockKeeper). A failed write is retried with
+// backoff, never dropped. Only a write the database refuses for its content (kInvalidArgument)
+// is split into its parts, and only the parts it still refuses are dropped (and logged).
 // Thread-safety: every public method may be called from any thread.
 //
 // The flusher's timing is NextFlusherStep, a pure function of its state and the time, so it is
@@ -112,8 +112,8 @@ class WriteBehind {
     std::chrono::milliseconds shutdown_timeout{10000};  // the destructor's bound on the final writes
   };
   // Writes `writes` and extends the locks of `extend`, in one transaction. Runs on the flusher
-  // thread only. A retryable error (kUnavailable, kAborted) is retried; any other error means
-  // the database refuses the content.
+  // thread only. kInvalidArgument means the database refuses the content (the batch is split);
+  // every other error is retried with backoff (a lost connection, a database not ready).
   using Writer = std::function<Result<WriteCounts>(const PendingWrites& writes, std::span<const std::string> extend)>;
   // After `writes` were written (on the flusher thread).
   using OnWritten = std::function<void(const PendingWrites& writes, const WriteCounts& counts)>;
@@ -125,8 +125,10 @@ class WriteBehind {
   WriteBehind(const WriteBehind&) = delete;
   WriteBehind& operator=(const WriteBehind&) = delete;
 
-  // This process holds these jobs from now on (claimed or handed over): their locks are kept.
-  void Hold(std::span<const std::string> delivery_ids) LOCKS_EXCLUDED(mu_);
+  // This process holds these jobs from now on (claimed or handed over), their locks set at
+  // `locked_at` (when the claim or insert was sent): their locks are kept.
+  void Hold(std::span<const std::string> delivery_ids, std::chrono::steady_clock::time_point locked_at)
+      LOCKS_EXCLUDED(mu_);
   void Complete(const std::string& delivery_id) LOCKS_EXCLUDED(mu_);
   void Reschedule(const std::string& delivery_id, RescheduleWrite op) LOCKS_EXCLUDED(mu_);
   void Wake(std::span<const std::string> delivery_ids) LOCKS_EXCLUDED(mu_);
@@ -148,7 +150,9 @@ class WriteBehind {
   template <typename F>
   void Enqueue(F&& change) LOCKS_EXCLUDED(mu_);
   void Run() LOCKS_EXCLUDED(mu_);
-  void WriteEachAlone(const PendingWrites& writes);
+  // After the database refused `writes` for its content: each part alone. Returns the parts to
+  // retry (refused for another reason); the parts it refuses again are dropped and logged.
+  PendingWrites WriteEachAlone(const PendingWrites& writes);
 
   const Options options_;
   Clock& clock_;

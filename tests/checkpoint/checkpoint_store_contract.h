@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "checkpoint/checkpoint_store.h"
+#include "testing/contract.h"
 
 namespace fraiseql::testing {
 
@@ -20,22 +21,9 @@ class CheckpointBackend {
   virtual CheckpointStore& store() = 0;
 };
 
-struct CheckpointBackendFactory {
-  std::string name;  // the test-name suffix: "Memory", "Postgres"
-  std::function<std::unique_ptr<CheckpointBackend>()> make;
-};
-
-class CheckpointStoreContract : public ::testing::TestWithParam<CheckpointBackendFactory> {
+class CheckpointStoreContract : public ContractTest<CheckpointBackend> {
  protected:
-  void SetUp() override { backend_ = GetParam().make(); }
-  CheckpointStore& store() { return backend_->store(); }
-
- private:
-  std::unique_ptr<CheckpointBackend> backend_;
+  CheckpointStore& store() { return backend().store(); }
 };
-
-inline std::string BackendName(const ::testing::TestParamInfo<CheckpointBackendFactory>& info) {
-  return info.param.name;
-}
 
 }  // namespace fraiseql::testing

@@ -19,10 +19,7 @@ class MemoryBackend final : public CheckpointBackend {
   MemoryCheckpointStore store_{clock_};
 };
 
-INSTANTIATE_TEST_SUITE_P(Memory, CheckpointStoreContract,
-                         ::testing::Values(CheckpointBackendFactory{
-                             "Memory", [] { return std::make_unique<MemoryBackend>(); }}),
-                         BackendName);
+FRAISEQL_CONTRACT_BACKEND(CheckpointStoreContract, Memory, MemoryBackend);
 
 TEST(ChangeLogPosition, OrdersByTxidThenPk) {
   EXPECT_LT((ChangeLogPosition{1, 100}), (ChangeLogPosition{2, 1}));

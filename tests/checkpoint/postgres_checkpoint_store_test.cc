@@ -21,10 +21,7 @@ class PostgresBackend final : public CheckpointBackend {
   PostgresCheckpointStore store_{database_.url()};
 };
 
-INSTANTIATE_TEST_SUITE_P(Postgres, CheckpointStoreContract,
-                         ::testing::Values(CheckpointBackendFactory{
-                             "Postgres", [] { return std::make_unique<PostgresBackend>(); }}),
-                         BackendName);
+FRAISEQL_CONTRACT_BACKEND(CheckpointStoreContract, Postgres, PostgresBackend);
 
 Checkpoint At(int64_t epoch, ChangeLogPosition position) {
   Checkpoint checkpoint;

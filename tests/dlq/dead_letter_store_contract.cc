@@ -66,7 +66,7 @@ std::vector<int64_t> IdsOf(const std::vector<StoredDeadLetter>& letters) {
 }  // namespace
 
 void DeadLetterStoreContract::SetUp() {
-    backend_ = GetParam().make();
+    ContractTest::SetUp();
     order_ = NewDelivery(NewEvent("Order", 1), "o1", 1);
     user_ = NewDelivery(NewEvent("User", 2), "o2", 0);
     const std::vector<DeadLetter> letters = {DeliveryLetter(order_, "HTTP 503 after 2 attempts"),

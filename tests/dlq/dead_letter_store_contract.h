@@ -12,6 +12,7 @@
 
 #include "dlq/dead_letter_store.h"
 #include "queue/job_queue.h"
+#include "testing/contract.h"
 
 namespace fraiseql::testing {
 
@@ -27,18 +28,12 @@ class DeadLetterBackend {
   virtual size_t Queued() = 0;
 };
 
-struct DeadLetterBackendFactory {
-  std::string name;  // the test-name suffix: "Memory", "Postgres"
-  std::function<std::unique_ptr<DeadLetterBackend>()> make;
-};
-
 // Every test starts with three dead letters, in this order: o1's Order delivery (action 1), o2's
 // User delivery, and a pipeline failure (no delivery).
-class DeadLetterStoreContract : public ::testing::TestWithParam<DeadLetterBackendFactory> {
+class DeadLetterStoreContract : public ContractTest<DeadLetterBackend> {
  protected:
   void SetUp() override;
-  DeadLetterBackend& backend() { return *backend_; }
-  DeadLetterStore& store() { return backend_->store(); }
+  DeadLetterStore& store() { return backend().store(); }
   // The ids of the listed dead letters; a failure to list fails the test.
   std::vector<int64_t> List(const DeadLetterFilter& filter);
   std::vector<Delivery> ClaimAll();
@@ -46,13 +41,6 @@ class DeadLetterStoreContract : public ::testing::TestWithParam<DeadLetterBacken
   Delivery order_;
   Delivery user_;
   std::vector<int64_t> ids_;  // of the three, in arrival order
-
- private:
-  std::unique_ptr<DeadLetterBackend> backend_;
 };
-
-inline std::string DeadLetterBackendName(const ::testing::TestParamInfo<DeadLetterBackendFactory>& info) {
-  return info.param.name;
-}
 
 }  // namespace fraiseql::testing

@@ -29,10 +29,7 @@ class MemoryBackend final : public DeadLetterBackend {
   MemoryJobQueue queue_{RealClock(), store_};
 };
 
-INSTANTIATE_TEST_SUITE_P(Memory, DeadLetterStoreContract,
-                         ::testing::Values(DeadLetterBackendFactory{"Memory",
-                                                                    [] { return std::make_unique<MemoryBackend>(); }}),
-                         DeadLetterBackendName);
+FRAISEQL_CONTRACT_BACKEND(DeadLetterStoreContract, Memory, MemoryBackend);
 
 TEST(MemoryDeadLetterStoreTest, StampsLettersWithItsClock) {
   FakeClock clock(std::chrono::system_clock::time_point(std::chrono::hours(500000)));

@@ -47,10 +47,7 @@ class PostgresBackend final : public DeadLetterBackend {
   PostgresJobQueue queue_{QueueOptions(db_), RealClock()};
 };
 
-INSTANTIATE_TEST_SUITE_P(Postgres, DeadLetterStoreContract,
-                         ::testing::Values(DeadLetterBackendFactory{
-                             "Postgres", [] { return std::make_unique<PostgresBackend>(); }}),
-                         DeadLetterBackendName);
+FRAISEQL_CONTRACT_BACKEND(DeadLetterStoreContract, Postgres, PostgresBackend);
 
 TEST(PostgresDeadLetterStoreTest, AddWithCommitsAndRollsBackWithTheCallersTransaction) {
   MigratedDatabase db("dlq");

@@ -14,6 +14,7 @@
 #include "dlq/dead_letter_store.h"
 #include "listener/hand_off.h"
 #include "listener/lease.h"
+#include "testing/contract.h"
 
 namespace fraiseql::testing {
 
@@ -33,23 +34,9 @@ class HandOffBackend {
   virtual std::vector<Delivery> Take(size_t max) = 0;
 };
 
-struct HandOffBackendFactory {
-  std::string name;
-  std::function<std::unique_ptr<HandOffBackend>()> make;
-};
-
-class HandOffContract : public ::testing::TestWithParam<HandOffBackendFactory> {
+class HandOffContract : public ContractTest<HandOffBackend> {
  protected:
-  void SetUp() override { backend_ = GetParam().make(); }
-  HandOffBackend& backend() { return *backend_; }
-  HandOff& hand_off() { return backend_->hand_off(); }
-
- private:
-  std::unique_ptr<HandOffBackend> backend_;
+  HandOff& hand_off() { return backend().hand_off(); }
 };
-
-inline std::string HandOffBackendName(const ::testing::TestParamInfo<HandOffBackendFactory>& info) {
-  return info.param.name;
-}
 
 }  // namespace fraiseql::testing

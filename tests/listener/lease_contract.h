@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "listener/lease.h"
+#include "testing/contract.h"
 
 namespace fraiseql::testing {
 
@@ -22,23 +23,9 @@ class LeaseBackend {
   virtual void Expire(std::string_view listener_id) = 0;
 };
 
-struct LeaseBackendFactory {
-  std::string name;
-  std::function<std::unique_ptr<LeaseBackend>()> make;
-};
-
-class LeaseStoreContract : public ::testing::TestWithParam<LeaseBackendFactory> {
+class LeaseStoreContract : public ContractTest<LeaseBackend> {
  protected:
-  void SetUp() override { backend_ = GetParam().make(); }
-  LeaseBackend& backend() { return *backend_; }
-  LeaseStore& leases() { return backend_->leases(); }
-
- private:
-  std::unique_ptr<LeaseBackend> backend_;
+  LeaseStore& leases() { return backend().leases(); }
 };
-
-inline std::string LeaseBackendName(const ::testing::TestParamInfo<LeaseBackendFactory>& info) {
-  return info.param.name;
-}
 
 }  // namespace fraiseql::testing

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "dlq/memory_dead_letter_store.h"
 #include "hand_off_contract.h"
+#include "listener_observers.h"
 #include "lease_contract.h"
 #include "listener/memory_change_log.h"
 #include "listener/memory_hand_off.h"
@@ -47,10 +48,7 @@ class MemoryLeaseBackend final : public LeaseBackend {
   MemoryLeaseStore leases_{clock_};
 };
 
-INSTANTIATE_TEST_SUITE_P(Memory, LeaseStoreContract,
-                         ::testing::Values(LeaseBackendFactory{"Memory",
-                                                               [] { return std::make_unique<MemoryLeaseBackend>(); }}),
-                         LeaseBackendName);
+FRAISEQL_CONTRACT_BACKEND(LeaseStoreContract, Memory, MemoryLeaseBackend);
 
 class MemoryHandOffBackend final : public HandOffBackend {
  public:
@@ -69,40 +67,9 @@ class MemoryHandOffBackend final : public HandOffBackend {
   MemoryHandOff hand_off_{leases_, checkpoints_, queue_, dead_letters_, kHandOffRoom};
 };
 
-INSTANTIATE_TEST_SUITE_P(Memory, HandOffContract,
-                         ::testing::Values(HandOffBackendFactory{
-                             "Memory", [] { return std::make_unique<MemoryHandOffBackend>(); }}),
-                         HandOffBackendName);
+FRAISEQL_CONTRACT_BACKEND(HandOffContract, Memory, MemoryHandOffBackend);
 
 // ---- the loop ----
-
-// "orders" takes every Order event; "status_changes" errors on an UPDATE without a pre-image.
-constexpr const char* kObservers = R"toml(
-[[observers]]
-name = "orders"
-entity = "Order"
-event_type = "*"
-
-[[observers.actions]]
-type = "log"
-message_template = "order {{ data.n }}"
-
-[[observers]]
-name = "status_changes"
-entity = "Order"
-event_type = "UPDATE"
-condition = "field_changed(status)"
-
-[[observers.actions]]
-type = "log"
-message_template = "status of {{ data.n }}"
-)toml";
-
-Config MustConfig() {
-  LoadResult loaded = LoadConfigString(kObservers, "listener_loop_test.toml");
-  if (!loaded.ok()) throw std::runtime_error("the test config does not load");
-  return std::move(*loaded.config);
-}
 
 ChangeLogRow OrderRow(int n, std::string verb = "INSERT", nlohmann::json data = nullptr) {
   ChangeLogRow row;
@@ -140,7 +107,9 @@ class RefusingHandOff final : public HandOff {
 
 class ListenerLoopTest : public ::testing::Test {
  protected:
-  ListenerLoopTest() : config_(MustConfig()), index_(config_.observers) { dead_letters_.SetRedriveTarget(&queue_); }
+  ListenerLoopTest() : config_(ListenerObserversConfig()), index_(config_.observers) {
+    dead_letters_.SetRedriveTarget(&queue_);
+  }
 
   ListenerOptions Options(std::string holder = "holder-a") const {
     ListenerOptions options;
@@ -171,8 +140,9 @@ class ListenerLoopTest : public ::testing::Test {
   }
 
   std::vector<int64_t> DeadLetterPks() {
+    const std::vector<StoredDeadLetter> letters = dead_letters_.List({}).value();
     std::vector<int64_t> pks;
-    for (const StoredDeadLetter& stored : dead_letters_.List({}).value()) pks.push_back(*stored.letter.change_log_pk);
+    for (const StoredDeadLetter& stored : letters) pks.push_back(*stored.letter.change_log_pk);
     return pks;
   }
   std::optional<Checkpoint> Stored() { return checkpoints_.Load("main").value(); }
@@ -417,7 +387,7 @@ TEST_F(ListenerLoopTest, ABacklogOverTheAlertThresholdIsLoggedOnceEachWay) {
 }
 
 TEST(ListenerCreate, RejectsUnusableOptions) {
-  const Config config = MustConfig();
+  const Config config = ListenerObserversConfig();
   const ObserverIndex index(config.observers);
   FakeClock clock;
   MemoryChangeLog change_log(clock);

@@ -260,10 +260,7 @@ class PostgresLeaseBackend final : public LeaseBackend {
   PostgresLeaseStore leases_{database_.url()};
 };
 
-INSTANTIATE_TEST_SUITE_P(Postgres, LeaseStoreContract,
-                         ::testing::Values(LeaseBackendFactory{"Postgres",
-                                                               [] { return std::make_unique<PostgresLeaseBackend>(); }}),
-                         LeaseBackendName);
+FRAISEQL_CONTRACT_BACKEND(LeaseStoreContract, Postgres, PostgresLeaseBackend);
 
 TEST(PostgresLease, AnExpiredLeaseIsTakenOverByTheDatabaseClock) {
   MigratedDatabase database;

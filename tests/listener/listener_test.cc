@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "dlq/postgres_dead_letter_store.h"
 #include "hand_off_contract.h"
+#include "listener_observers.h"
 #include "listener/postgres_change_log.h"
 #include "listener/postgres_hand_off.h"
 #include "listener/postgres_lease.h"
@@ -28,38 +29,6 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using std::chrono::milliseconds;
-
-// "orders" takes every Order event; "status_changes" errors on an UPDATE without a pre-image.
-constexpr const char* kObservers = R"toml(
-[[observers]]
-name = "orders"
-entity = "Order"
-event_type = "*"
-
-[[observers.actions]]
-type = "log"
-message_template = "order {{ data.n }}"
-
-[[observers]]
-name = "status_changes"
-entity = "Order"
-event_type = "UPDATE"
-condition = "field_changed(status)"
-
-[[observers.actions]]
-type = "log"
-message_template = "status of {{ data.n }}"
-)toml";
-
-Config MustConfig(const char* text) {
-  LoadResult loaded = LoadConfigString(text, "listener_test.toml");
-  if (!loaded.ok()) {
-    std::string all;
-    for (const Diagnostic& diagnostic : loaded.diagnostics) all += diagnostic.ToString() + "\n";
-    throw std::runtime_error("config: " + all);
-  }
-  return std::move(*loaded.config);
-}
 
 // One process's listener on the test database, with the PostgreSQL backends the daemon wires:
 // the change log, the lease, the hand-off, and (for a local queue) the job queue it hands to.
@@ -140,14 +109,11 @@ class PostgresHandOffBackend final : public HandOffBackend {
   std::unique_ptr<PostgresHandOff> hand_off_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Postgres, HandOffContract,
-                         ::testing::Values(HandOffBackendFactory{
-                             "Postgres", [] { return std::make_unique<PostgresHandOffBackend>(); }}),
-                         HandOffBackendName);
+FRAISEQL_CONTRACT_BACKEND(HandOffContract, Postgres, PostgresHandOffBackend);
 
 class ListenerTest : public ::testing::Test {
  protected:
-  ListenerTest() : config_(MustConfig(kObservers)), index_(config_.observers), conn_(database_.Connect()) {}
+  ListenerTest() : config_(ListenerObserversConfig()), index_(config_.observers), conn_(database_.Connect()) {}
 
   ListenerOptions Options(std::string holder = "holder-a") const {
     ListenerOptions options;

@@ -12,6 +12,7 @@
 
 #include "dlq/dead_letter_store.h"
 #include "queue/job_queue.h"
+#include "testing/contract.h"
 
 namespace fraiseql::testing {
 
@@ -31,23 +32,9 @@ class JobQueueBackend {
   virtual std::vector<StoredDeadLetter> DeadLetters() = 0;
 };
 
-struct JobQueueBackendFactory {
-  std::string name;  // the test-name suffix: "Memory", "Postgres"
-  std::function<std::unique_ptr<JobQueueBackend>()> make;
-};
-
-class JobQueueContract : public ::testing::TestWithParam<JobQueueBackendFactory> {
+class JobQueueContract : public ContractTest<JobQueueBackend> {
  protected:
-  void SetUp() override { backend_ = GetParam().make(); }
-  JobQueueBackend& backend() { return *backend_; }
-  JobQueue& queue() { return backend_->queue(); }
-
- private:
-  std::unique_ptr<JobQueueBackend> backend_;
+  JobQueue& queue() { return backend().queue(); }
 };
-
-inline std::string JobQueueBackendName(const ::testing::TestParamInfo<JobQueueBackendFactory>& info) {
-  return info.param.name;
-}
 
 }  // namespace fraiseql::testing

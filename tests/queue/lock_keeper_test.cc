@@ -17,19 +17,35 @@ using ::testing::UnorderedElementsAre;
 
 const std::chrono::steady_clock::time_point kStart{1h};
 
-TEST(LockKeeperTest, ExtendsWhatWasLockedAThirdOfTheTimeoutAgo) {
+TEST(LockKeeperTest, ALockSetAThirdOfTheTimeoutAgoIsDue) {
   LockKeeper keeper(60s, kStart);  // due after 20 s, checked every 10 s
   EXPECT_EQ(keeper.next_check(), kStart + 10s);
   keeper.Hold("a", kStart);
   keeper.Hold("b", kStart + 15s);
-  EXPECT_THAT(keeper.TakeDue(kStart + 9s), IsEmpty());  // before the first check
-  EXPECT_THAT(keeper.TakeDue(kStart + 10s), IsEmpty());  // a is 10 s old
-  EXPECT_EQ(keeper.next_check(), kStart + 20s);
-  EXPECT_THAT(keeper.TakeDue(kStart + 20s), ElementsAre("a"));
-  EXPECT_THAT(keeper.TakeDue(kStart + 35s), ElementsAre("b"));  // a was stamped again at 20 s
-  EXPECT_THAT(keeper.TakeDue(kStart + 45s), ElementsAre("a"));
-  EXPECT_THAT(keeper.TakeDue(kStart + 50s), IsEmpty());  // before the next check (55 s)
-  EXPECT_THAT(keeper.TakeDue(kStart + 65s), UnorderedElementsAre("a", "b"));
+  EXPECT_THAT(keeper.Due(kStart + 19s), IsEmpty());
+  EXPECT_THAT(keeper.Due(kStart + 20s), ElementsAre("a"));
+  keeper.Checked(kStart + 20s);
+  EXPECT_EQ(keeper.next_check(), kStart + 30s);
+  EXPECT_THAT(keeper.Due(kStart + 35s), UnorderedElementsAre("a", "b"));
+}
+
+TEST(LockKeeperTest, OnlyAWrittenExtensionStampsTheLock) {
+  LockKeeper keeper(60s, kStart);
+  keeper.Hold("a", kStart);
+  keeper.Hold("b", kStart);
+  const std::vector<std::string> due = keeper.Due(kStart + 20s);
+  ASSERT_THAT(due, UnorderedElementsAre("a", "b"));
+  keeper.Checked(kStart + 20s);
+  // The write failed: nothing was stamped, both are still due.
+  EXPECT_THAT(keeper.Due(kStart + 21s), UnorderedElementsAre("a", "b"));
+  keeper.CheckAgainBy(kStart + 21s);
+  EXPECT_EQ(keeper.next_check(), kStart + 21s);
+  // Written this time (sent at 21 s); "b" was released meanwhile and stays released.
+  keeper.Release("b");
+  keeper.Extended(due, kStart + 21s);
+  EXPECT_EQ(keeper.size(), 1u);
+  EXPECT_THAT(keeper.Due(kStart + 40s), IsEmpty());
+  EXPECT_THAT(keeper.Due(kStart + 41s), ElementsAre("a"));
 }
 
 TEST(LockKeeperTest, ReleasedJobsAreNoLongerKept) {
@@ -40,14 +56,14 @@ TEST(LockKeeperTest, ReleasedJobsAreNoLongerKept) {
   keeper.Release("a");
   keeper.Release("not held");
   EXPECT_EQ(keeper.size(), 1u);
-  EXPECT_THAT(keeper.TakeDue(kStart + 30s), ElementsAre("b"));
+  EXPECT_THAT(keeper.Due(kStart + 30s), ElementsAre("b"));
 }
 
 TEST(LockKeeperTest, ATinyTimeoutStillChecksAtLeastEveryMillisecond) {
   LockKeeper keeper(1ms, kStart);
   EXPECT_EQ(keeper.next_check(), kStart + 1ms);
   keeper.Hold("a", kStart);
-  EXPECT_THAT(keeper.TakeDue(kStart + 1ms), ElementsAre("a"));
+  EXPECT_THAT(keeper.Due(kStart), ElementsAre("a"));  // a third of 1 ms is 0
 }
 
 }  // namespace

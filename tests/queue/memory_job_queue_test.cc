@@ -33,10 +33,7 @@ class MemoryBackend final : public JobQueueBackend {
   MemoryJobQueue queue_{RealClock(), dead_letters_};
 };
 
-INSTANTIATE_TEST_SUITE_P(Memory, JobQueueContract,
-                         ::testing::Values(JobQueueBackendFactory{"Memory",
-                                                                  [] { return std::make_unique<MemoryBackend>(); }}),
-                         JobQueueBackendName);
+FRAISEQL_CONTRACT_BACKEND(JobQueueContract, Memory, MemoryBackend);
 
 // A queue on a FakeClock: nothing is due later unless the test moves time.
 class FakeTimeQueue : public ::testing::Test {

@@ -76,10 +76,7 @@ class PostgresBackend final : public JobQueueBackend {
   PostgresJobQueue queue_{Options(db_, "contract"), RealClock()};
 };
 
-INSTANTIATE_TEST_SUITE_P(Postgres, JobQueueContract,
-                         ::testing::Values(JobQueueBackendFactory{"Postgres",
-                                                                  [] { return std::make_unique<PostgresBackend>(); }}),
-                         JobQueueBackendName);
+FRAISEQL_CONTRACT_BACKEND(JobQueueContract, Postgres, PostgresBackend);
 
 std::vector<NewJob> Jobs(int first, int count, std::string_view entity = "Order") {
   std::vector<NewJob> jobs;
@@ -134,8 +131,7 @@ TEST(InsertJobsTest, WritesEveryColumnAndAReplayAddsNothing) {
 
 TEST(InsertJobsTest, AClaimStampMarksTheRowsHeld) {
   MigratedDatabase db{"queue"};
-  const auto until = std::chrono::system_clock::now() + std::chrono::minutes(5);
-  InsertJobsNow(db, "default", Jobs(1, 2), ClaimStamp{"me:1:abc", until});
+  InsertJobsNow(db, "default", Jobs(1, 2), ClaimStamp{"me:1:abc", std::chrono::minutes(5), {}});
   EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs WHERE locked_by = 'me:1:abc'"
                      " AND locked_until > now() + interval '4 minutes'"),
             2);
@@ -220,9 +216,8 @@ TEST(PostgresJobQueueTest, TwoQueuesNeverGetTheSameJob) {
 TEST(PostgresJobQueueTest, AJobWhoseHolderDiedIsClaimableOnceItsLockExpired) {
   MigratedDatabase db{"queue"};
   std::vector<NewJob> expired = Jobs(1, 1), live = Jobs(2, 1);
-  const auto now = std::chrono::system_clock::now();
-  InsertJobsNow(db, "default", expired, ClaimStamp{"dead:1:0", now - std::chrono::seconds(1)});
-  InsertJobsNow(db, "default", live, ClaimStamp{"alive:2:0", now + std::chrono::minutes(5)});
+  InsertJobsNow(db, "default", expired, ClaimStamp{"dead:1:0", std::chrono::milliseconds(-1000), {}});
+  InsertJobsNow(db, "default", live, ClaimStamp{"alive:2:0", std::chrono::minutes(5), {}});
   Clock& clock = RealClock();
   PostgresJobQueue queue(Options(db, "q1"), clock);
   std::vector<Delivery> claimed = ClaimWithin(queue, 10, kWait);
@@ -358,11 +353,12 @@ TEST(PostgresJobQueueTest, HandedOverJobsAreClaimedOnceAndByNobodyElse) {
   PostgresJobQueue local(Options(db, "local"), clock);
   PostgresJobQueue remote(Options(db, "remote"), clock);
   std::vector<NewJob> jobs = Jobs(1, 4);
-  InsertJobsNow(db, "default", jobs, local.NewClaimStamp());
+  const ClaimStamp stamp = local.NewClaimStamp();
+  InsertJobsNow(db, "default", jobs, stamp);
   std::vector<Delivery> deliveries;
   for (const NewJob& job : jobs) deliveries.push_back(job.delivery);
   EXPECT_EQ(local.hand_over().Room(), 10000u);
-  local.HandOver(deliveries);
+  local.HandOver(deliveries, stamp);
   EXPECT_EQ(local.hand_over().Room(), 10000u - 4);
 
   EXPECT_TRUE(ClaimWithin(remote, 10, milliseconds(200)).empty());
@@ -376,6 +372,39 @@ TEST(PostgresJobQueueTest, HandedOverJobsAreClaimedOnceAndByNobodyElse) {
   EXPECT_EQ(Ids(all), Ids(deliveries));
 }
 
+TEST(PostgresJobQueueTest, HandedOverWorkDoesNotStarveTheTable) {
+  MigratedDatabase db{"queue"};
+  Clock& clock = RealClock();
+  PostgresJobQueue local(Options(db, "local"), clock);
+  std::vector<NewJob> table = Jobs(1, 1);  // a retry or a job another process inserted
+  InsertJobsNow(db, "default", table);
+  const ClaimStamp stamp = local.NewClaimStamp();
+  std::vector<NewJob> handed = Jobs(10, 20);
+  InsertJobsNow(db, "default", handed, stamp);
+  std::vector<Delivery> deliveries;
+  for (const NewJob& job : handed) deliveries.push_back(job.delivery);
+  local.HandOver(deliveries, stamp);
+  // The first claim looks at the table (a look is due), giving it half the room.
+  std::vector<Delivery> first = ClaimWithin(local, 4, kWait);
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(Ids(first).count(table[0].delivery.id), 1u);
+  EXPECT_EQ(local.hand_over().size(), 17u);
+}
+
+TEST(PostgresJobQueueTest, ADeadLetterIsWrittenOnlyWithItsJobsDelete) {
+  MigratedDatabase db{"queue"};
+  InsertJobsNow(db, "default", Jobs(1, 1));
+  PostgresJobQueue queue(Options(db, "q1"), RealClock());
+  std::vector<Delivery> claimed = ClaimCount(queue, 1);
+  ASSERT_EQ(claimed.size(), 1u);
+  // Our lock expired and another process claimed the job: its outcome is that process's.
+  db.Execute("UPDATE observer_jobs SET locked_by = 'other'");
+  queue.CompleteWithDeadLetter(claimed[0], DeadLetterOf(claimed[0], "webhook", "HTTP 400"));
+  ASSERT_TRUE(queue.Flush(kWait));
+  EXPECT_EQ(db.Count("SELECT count(*) FROM observer_dead_letters"), 0);
+  EXPECT_EQ(db.Count("SELECT count(*) FROM observer_jobs WHERE locked_by = 'other'"), 1);
+}
+
 TEST(PostgresJobQueueTest, DestructionGivesBackUnclaimedHandOversAndWritesWhatIsBuffered) {
   MigratedDatabase db{"queue"};
   Clock& clock = RealClock();
@@ -385,8 +414,9 @@ TEST(PostgresJobQueueTest, DestructionGivesBackUnclaimedHandOversAndWritesWhatIs
     InsertJobsNow(db, "default", claimed_jobs);
     std::vector<Delivery> claimed = ClaimCount(queue, 2);
     ASSERT_EQ(claimed.size(), 2u);
-    InsertJobsNow(db, "default", handed, queue.NewClaimStamp());
-    queue.HandOver({handed[0].delivery, handed[1].delivery});
+    const ClaimStamp stamp = queue.NewClaimStamp();
+    InsertJobsNow(db, "default", handed, stamp);
+    queue.HandOver({handed[0].delivery, handed[1].delivery}, stamp);
     queue.Complete(claimed[0]);
     queue.Complete(claimed[1]);
   }

@@ -218,7 +218,7 @@ TEST_F(WriteBehindTest, AFullBatchIsWrittenWithoutWaiting) {
 TEST_F(WriteBehindTest, ADeadLetterAndTheJobsDeleteGoInOneWrite) {
   Start();
   Delivery delivery = NewDelivery(NewEvent("Order", 1), "obs");
-  writes_->Hold(std::vector<std::string>{delivery.id});
+  writes_->Hold(std::vector<std::string>{delivery.id}, clock_.SteadyNow());
   EXPECT_EQ(writes_->held(), 1u);
   writes_->AddDeadLetter(DeadLetterOf(delivery, "webhook", "HTTP 400"));
   EXPECT_EQ(writes_->held(), 0u);
@@ -285,7 +285,7 @@ TEST_F(WriteBehindTest, ARefusedBatchIsWrittenPartByPartAndOnlyTheRefusedPartIsD
 
 TEST_F(WriteBehindTest, LocksHeldForAThirdOfTheTimeoutAreExtended) {
   Start();
-  writes_->Hold(std::vector<std::string>{"a", "b"});
+  writes_->Hold(std::vector<std::string>{"a", "b"}, clock_.SteadyNow());
   clock_.Advance(10s);  // the first check: nothing is 20 s old yet
   AwaitFlusherIdle();
   EXPECT_EQ(writer_.count(), 0u);
@@ -295,6 +295,49 @@ TEST_F(WriteBehindTest, LocksHeldForAThirdOfTheTimeoutAreExtended) {
   ASSERT_TRUE(PollUntil([&] { return writer_.count() == 2; }));
   EXPECT_THAT(writer_.calls()[1].extend, ElementsAre("a"));
   EXPECT_TRUE(writer_.calls()[1].writes.empty());
+}
+
+TEST_F(WriteBehindTest, AFailedExtensionStaysDueAndIsRetriedSoon) {
+  Start();
+  writes_->Hold(std::vector<std::string>{"a"}, clock_.SteadyNow());
+  writer_.Script({Error::Unavailable("connection lost")});
+  clock_.Advance(20s);  // the check at 20 s: "a" is due, and its extension fails
+  ASSERT_TRUE(PollUntil([&] { return writer_.count() == 1; }));
+  AwaitFlusherIdle();
+  clock_.Advance(50ms);  // not a sixth of the timeout later: after the first backoff
+  ASSERT_TRUE(PollUntil([&] { return writer_.count() == 2; }));
+  EXPECT_THAT(writer_.calls()[1].extend, ElementsAre("a"));
+  AwaitFlusherIdle();
+  clock_.Advance(10s);  // written at 20.05 s: not due again before 40.05 s
+  AwaitFlusherIdle();
+  EXPECT_EQ(writer_.count(), 2u);
+}
+
+TEST_F(WriteBehindTest, AnErrorThatIsNotAboutTheContentIsRetriedWholeNotSplit) {
+  Start();
+  writer_.Script({Error::FailedPrecondition("SQLSTATE 42501: permission denied")});
+  writes_->Complete("a");
+  writes_->Complete("b");
+  writes_->Complete("c");
+  ASSERT_TRUE(writes_->Flush(1s));
+  const std::vector<ScriptedWriter::Call> calls = writer_.calls();
+  ASSERT_THAT(calls, SizeIs(2));  // the batch, then the same batch again: nothing dropped
+  EXPECT_THAT(calls[1].writes.ops, SizeIs(3));
+}
+
+TEST_F(WriteBehindTest, APartOfARefusedBatchThatMeetsALostConnectionIsRetriedNotDropped) {
+  Start();
+  writer_.Script({Error::InvalidArgument("22P02: bad value"), Error::Unavailable("connection lost"),
+                  Error::Unavailable("connection lost"), Error::Unavailable("connection lost")});
+  writes_->Complete("a");
+  writes_->Complete("b");
+  writes_->Complete("c");
+  // The batch is refused, then each of its parts meets a lost connection: they are carried and
+  // written with the next retry (immediate), in one write.
+  ASSERT_TRUE(writes_->Flush(1s));
+  const std::vector<ScriptedWriter::Call> calls = writer_.calls();
+  ASSERT_THAT(calls, SizeIs(5));
+  EXPECT_THAT(calls[4].writes.ops, SizeIs(3));
 }
 
 TEST_F(WriteBehindTest, DestructionWritesWhatIsPending) {
