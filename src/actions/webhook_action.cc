@@ -66,8 +66,9 @@ Result<HttpRequest> BuildWebhookRequest(const ActionConfig& config, const Webhoo
   for (const HttpHeader& header : spec.headers) request.headers.push_back({header.name, header.value});
   if (!HasHeader(request.headers, "Content-Type")) request.headers.push_back({"Content-Type", "application/json"});
   request.headers.push_back({"User-Agent", std::string(kUserAgent)});
-  Result<std::vector<HttpHeaderLine>> signature = SignWebhook(delivery_id, unix_seconds, request.body,
-                                                              spec.signing_secrets, SigningSchemeOf(spec.signature_scheme));
+  const SigningScheme scheme = SigningSchemeOf(spec.signature_scheme);
+  Result<std::vector<HttpHeaderLine>> signature =
+      SignWebhook(delivery_id, unix_seconds, request.body, spec.signing_secrets, scheme);
   if (!signature) return signature.error();
   for (HttpHeaderLine& line : *signature) request.headers.push_back(std::move(line));
   return request;
