@@ -344,6 +344,18 @@ TEST(DeliveryEngineTest, PermanentFailureIsDeadLetteredAfterOneAttempt) {
   EXPECT_EQ(letters[0].attempts.size(), 1u);
 }
 
+TEST(DeliveryEngineTest, AJobFailedForGoodIsCountedWithItsLastErrorType) {
+  const double before = metrics::JobFailedTotal().WithLabels({"log", "http_4xx"}).Value();
+  const double before_executed = metrics::JobExecutedTotal().WithLabels({"log"}).Value();
+  EngineFixture fixture(ObserverToml("dlq", 3));
+  fixture.action().SetDefault(Permanent());
+  fixture.PushEvents(2);
+  fixture.engine().Start();
+  ASSERT_TRUE(fixture.RunUntilIdle());
+  EXPECT_EQ(metrics::JobFailedTotal().WithLabels({"log", "http_4xx"}).Value(), before + 2);
+  EXPECT_EQ(metrics::JobExecutedTotal().WithLabels({"log"}).Value(), before_executed);
+}
+
 TEST(DeliveryEngineTest, OnFailureLogWritesAWarningInsteadOfADeadLetter) {
   log::ScopedCapture capture;
   EngineFixture fixture(ObserverToml("log", 2));
@@ -488,11 +500,18 @@ TEST(DeliveryEngineTest, UpdatesAttemptAndErrorMetrics) {
       metrics::DeliveryAttemptsTotal().WithLabels({"log", "success"}).Value();
   const double before_errors = metrics::ActionErrorsTotal().WithLabels({"log", "http_5xx"}).Value();
   const double before_in_flight = metrics::DeliveriesInFlight().Get().Value();
-  EngineFixture fixture(ObserverToml("dlq", 3));
+  const double before_jobs = metrics::JobExecutedTotal().WithLabels({"log"}).Value();
+  const uint64_t before_durations = metrics::JobDurationSeconds().WithLabels({"log"}).Count();
+  const double before_job_sum = metrics::JobDurationSeconds().WithLabels({"log"}).Sum();
+  EngineFixture fixture(ObserverToml("dlq", 3, 1, /*delay_ms=*/1000));
   fixture.action().Script({Retryable()});
   fixture.PushEvents(1);
   fixture.engine().Start();
   ASSERT_TRUE(fixture.RunUntilIdle());
+  // One job, done after its retry: its duration counts the 1 s it waited for it.
+  EXPECT_EQ(metrics::JobExecutedTotal().WithLabels({"log"}).Value(), before_jobs + 1);
+  EXPECT_EQ(metrics::JobDurationSeconds().WithLabels({"log"}).Count(), before_durations + 1);
+  EXPECT_GE(metrics::JobDurationSeconds().WithLabels({"log"}).Sum() - before_job_sum, 1.0);
   EXPECT_EQ(metrics::DeliveryAttemptsTotal().WithLabels({"log", "success"}).Value(), before_success + 1);
   EXPECT_EQ(metrics::ActionErrorsTotal().WithLabels({"log", "http_5xx"}).Value(), before_errors + 1);
   EXPECT_EQ(metrics::DeliveriesInFlight().Get().Value(), before_in_flight);
