@@ -20,7 +20,7 @@
 #include "checkpoint/postgres_checkpoint_store.h"
 #include "db/migrations.h"
 #include "delivery/delivery.h"
-#include "listener/lease.h"
+#include "listener/postgres_lease.h"
 #include "queue/job_rows.h"
 
 namespace fraiseql {
@@ -138,7 +138,7 @@ void BM_BatchCommit(benchmark::State& state) {
   const bool synchronous = state.range(1) != 0;
   BenchDatabase& database = BenchDatabase::Get();
   const std::string id = std::string("batch-") + (synchronous ? "sync" : "async");
-  PostgresLease lease_store(database.url());
+  PostgresLeaseStore lease_store(database.url());
   Result<std::optional<Lease>> lease = lease_store.TryAcquire(id, "bench", std::chrono::hours(1));
   if (!lease || !*lease) BenchDatabase::Die("lease");
   PgConnection tx = database.Connect();
@@ -173,7 +173,7 @@ void BM_BatchCommit(benchmark::State& state) {
 
     Exec(tx, "BEGIN");
     Exec(tx, synchronous ? "SET LOCAL synchronous_commit = on" : "SET LOCAL synchronous_commit = off");
-    if (!PostgresLease::HeldInTransaction(tx, **lease).value_or(false)) BenchDatabase::Die("lease lost");
+    if (!PostgresLeaseStore::HeldInTransaction(tx, **lease).value_or(false)) BenchDatabase::Die("lease lost");
     if (auto inserted = InsertJobs(tx, id, jobs, std::nullopt); !inserted) {
       BenchDatabase::Die("InsertJobs: " + inserted.error().message);
     }

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/mutex.h"
 #include "http/curl_engine.h"
 
@@ -169,7 +170,7 @@ int Main(int argc, char** argv) {
     const size_t share = (flags->concurrency + flags->engines - 1) / flags->engines;
     options.max_connections_per_host = static_cast<uint32_t>(share);
     options.max_total_connections = static_cast<uint32_t>(std::max<size_t>(share, 512));
-    Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options));
+    Result<std::unique_ptr<CurlEngine>> engine = CurlEngine::Create(std::move(options), RealClock());
     if (!engine) {
       std::fprintf(stderr, "http_delivery_bench: %s\n", engine.error().message.c_str());
       return 1;

@@ -3,9 +3,8 @@
 // Benchmark): it creates a database of its own, applies the migrations, measures, drops it.
 //
 //   queue_throughput [--url postgresql://postgres@127.0.0.1:55432/postgres] [--jobs 50000]
-//                    [--claim-batch 256] [--insert-batch 1000] [--async-commit] [--migrations dir]
+//                    [--claim-batch 256] [--insert-batch 1000] [--async-commit]
 // The URL names the server (its database part is replaced); default $FRAISEQL_TEST_PG_URL.
-// Run from the source directory (or give --migrations <source>/migrations).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,9 +20,9 @@
 #include "common/clock.h"
 #include "bench_database.h"
 #include "db/connection.h"
+#include "db/migrations.h"
 #include "delivery/delivery.h"
 #include "queue/job_rows.h"
-#include "queue/migration_files.h"
 #include "queue/postgres_job_queue.h"
 
 namespace fraiseql {
@@ -68,7 +67,6 @@ int Run(int argc, char** argv) {
   std::string url = env ? env : "postgresql://postgres@127.0.0.1:55432/postgres";
   int jobs = 50000, claim_batch = 256, insert_batch = 1000;
   bool async_commit = false;
-  std::string migrations = "migrations";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto next = [&] { return i + 1 < argc ? std::string(argv[++i]) : throw std::runtime_error(arg + " needs a value"); };
@@ -77,7 +75,6 @@ int Run(int argc, char** argv) {
     else if (arg == "--claim-batch") claim_batch = std::stoi(next());
     else if (arg == "--insert-batch") insert_batch = std::stoi(next());
     else if (arg == "--async-commit") async_commit = true;
-    else if (arg == "--migrations") migrations = next();
     else throw std::runtime_error("unknown argument " + arg);
   }
 
@@ -88,7 +85,9 @@ int Run(int argc, char** argv) {
   int exit_code = 0;
   try {
     PgConnection conn = MustConnect(db_url);
-    testing::ApplyMigrationFiles(conn, migrations);
+    if (Result<MigrationReport> migrated = ApplyMigrations(conn, MigrationMode::kApply); !migrated) {
+      throw std::runtime_error("migrations: " + migrated.error().message);
+    }
     if (async_commit) Must(conn.Execute("SET synchronous_commit = off"), "SET");
 
     // Insert, as the listener does: one transaction and one statement per batch. The events are
@@ -112,7 +111,7 @@ int Run(int argc, char** argv) {
     PostgresJobQueueOptions options;
     options.database_url = Secret(db_url);
     options.synchronous_commit = !async_commit;
-    PostgresJobQueue queue(options, &clock);
+    PostgresJobQueue queue(options, clock);
     const auto claim_start = steady_clock::now();
     int done = 0;
     size_t claims = 0;
