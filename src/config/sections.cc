@@ -56,6 +56,9 @@ DatabaseConfig ReadDatabase(TableReader& in) {
   // At most 10000: the checkpoint row records the batch size under CHECK (batch_size BETWEEN 1
   // AND 10000), so a larger value could never be written (FraiseQL allows 100000).
   out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 10000);
+  // At most 1 GiB: PostgreSQL's own limit on one value; at least 64 KiB, below which ordinary
+  // rows would travel alone.
+  out.batch_max_bytes = in.Unsigned<uint64_t>("batch_max_bytes", out.batch_max_bytes, 64 << 10, 1 << 30);
   out.poll_interval = in.Millis("poll_interval_ms", out.poll_interval, 1);
   out.pool_size = in.Unsigned<uint32_t>("pool_size", out.pool_size, 1, 1000);
   out.synchronous_commit = in.Bool("synchronous_commit", out.synchronous_commit);

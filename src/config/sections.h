@@ -22,6 +22,7 @@ struct DatabaseConfig {
   std::string listener_id = "default";
   std::string change_log_table = "core.tb_entity_change_log";
   uint32_t batch_size = 1000;                     // 1..10000 (the checkpoint row's CHECK)
+  uint64_t batch_max_bytes = uint64_t{32} << 20;  // 64 KiB..1 GiB; a batch ends at this size too
   std::chrono::milliseconds poll_interval{1000};  // fallback when no NOTIFY arrives
   uint32_t pool_size = 4;                         // connections each database action may open
   bool synchronous_commit = true;  // off is safe (a lost commit replays) and faster

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,30 @@ inline std::string Json(const nlohmann::json& value) {
     if (backslashes % 2 == 1) text.replace(at, 6, "\\ufffd");
   }
   return text;
+}
+
+// How large one JSON array parameter may grow before a writer starts another statement: far
+// under jsonb's 256 MB limit on one value (SQLSTATE 54000), so a batch of large rows is written
+// in several statements of one transaction rather than refused.
+inline constexpr size_t kMaxJsonArrayBytes = size_t{64} << 20;
+
+// `elements` as JSON array texts (each element as Json() writes it), each array at most
+// `max_bytes` long unless one element alone is longer: that one travels in an array of its own.
+inline std::vector<std::string> JsonArrays(std::span<const nlohmann::json> elements,
+                                           size_t max_bytes = kMaxJsonArrayBytes) {
+  std::vector<std::string> arrays;
+  std::string current = "[";
+  for (const nlohmann::json& element : elements) {
+    std::string text = Json(element);
+    if (current.size() > 1 && current.size() + text.size() + 2 > max_bytes) {
+      arrays.push_back(std::move(current) + "]");
+      current = "[";
+    }
+    if (current.size() > 1) current += ',';
+    current += text;
+  }
+  if (current.size() > 1) arrays.push_back(std::move(current) + "]");
+  return arrays;
 }
 
 }  // namespace fraiseql::sql_text

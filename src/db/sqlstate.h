@@ -39,14 +39,23 @@ Error SqlStateError(std::string_view sqlstate, std::string_view text);
 // The class of a SQLSTATE, its first two characters ("42" for "42883"); "" when not 5 long.
 std::string_view SqlStateClass(std::string_view sqlstate);
 
-// True when the server refused a statement's data: SQLSTATE class 22 (data exception) or 23
-// (integrity constraint violation). A batch holding such data is split to find the part at fault.
-bool RefusesData(const Error& error);
+// True when a failure of a statement writing a batch says nothing about the batch's content, so
+// the batch must be retried whole, never split: errors without a SQLSTATE (a lost connection,
+// a failed connect), class 08 connection exception, 40 transaction rollback (serialization,
+// deadlock), 25 invalid transaction state (25006: a standby), 28 and 3D (authorization, a
+// dropped database), 42 (a missing table or privilege: the database is not ready for us), 53100
+// disk full and 53300 too many connections, 55 object not in prerequisite state (55P03 lock not
+// available), 57P0x operator intervention, 58 system error, F0 configuration file error, and
+// XX001/XX002 data corruption. Everything else (22 data exception, 23 integrity, 54 program limit
+// exceeded: 54000 a value over 1 GB or a jsonb over 256 MB, 54001 stack depth; 53200 out of
+// memory and 57014 a statement timeout, which a smaller batch may avoid; P0 a trigger's raise;
+// XX000) may come from the rows, and a writer isolates them by splitting the batch.
+bool FailsWhateverTheBatch(const Error& error);
 
-// `error`, kInvalidArgument only when the server refused the data (RefusesData). The server's
-// other refusals (class 42: a missing table, a privilege) mean the database is not ready for us,
-// not that our data is wrong: kFailedPrecondition, retried until someone fixes the database.
-// Errors without a SQLSTATE are returned unchanged.
-Error DataRefusalOrNotReady(Error error);
+// `error` as a batch writer reports it: kInvalidArgument when the batch's content may be at fault
+// (split it to find the rows); otherwise a retryable code: kFailedPrecondition for class 42 and
+// the other "not ready" classes that need someone to fix the database, the code it had for the
+// rest (kUnavailable, kAborted). The SQLSTATE detail and the message are kept.
+Error AsBatchFailure(Error error);
 
 }  // namespace fraiseql

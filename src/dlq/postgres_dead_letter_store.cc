@@ -126,11 +126,14 @@ std::string PostgresDeadLetterStore::InsertSql(int param, std::string_view only_
 Result<void> PostgresDeadLetterStore::AddWith(PgConnection& conn, std::span<const DeadLetter> letters) {
   if (letters.empty()) return Ok();
   FRAISEQL_RETURN_IF_ERROR(dead_letter_internal::Validate(letters));
-  nlohmann::json rows = nlohmann::json::array();
+  std::vector<nlohmann::json> rows;
+  rows.reserve(letters.size());
   for (const DeadLetter& letter : letters) rows.push_back(DeadLetterToJson(letter));
-  const std::optional<std::string> params[] = {sql_text::Json(rows)};
-  Result<PgResult> result = conn.Execute(InsertSql(1), params);
-  if (!result) return std::move(result).error().Context("inserting dead letters");
+  for (std::string& array : sql_text::JsonArrays(rows)) {
+    const std::optional<std::string> params[] = {std::move(array)};
+    Result<PgResult> result = conn.Execute(InsertSql(1), params);
+    if (!result) return std::move(result).error().Context("inserting dead letters");
+  }
   return Ok();
 }
 

@@ -86,6 +86,8 @@ Result<EntityEvent> FromChangeLogRow(const ChangeLogRow& row, Clock& clock) {
                                   "' is not a UUID");
   }
   event.entity_id = std::move(*entity_id);
+  // No observer can match an empty entity: the row would vanish without a trace.
+  if (row.object_type.empty()) return Error::InvalidArgument(RowName(row) + ": object_type is empty or NULL");
   event.entity_type = row.object_type;
 
   if (*kind == EventKind::kDelete) {
@@ -100,6 +102,9 @@ Result<EntityEvent> FromChangeLogRow(const ChangeLogRow& row, Clock& clock) {
 
   if (row.fk_contact) event.user_id = std::to_string(*row.fk_contact);
   event.tenant_id = row.tenant_id;
+  if (row.created_at == "infinity" || row.created_at == "-infinity") {
+    return Error::InvalidArgument(RowName(row) + ": created_at is '" + *row.created_at + "', not a point in time");
+  }
   if (row.created_at) {
     Result<Timestamp> timestamp = ParseTimestamp(*row.created_at);
     if (!timestamp) {

@@ -72,8 +72,8 @@ struct ChangeLogRow {
 };
 
 // Converts a row following section 2.2. Errors (kInvalidArgument) name the row's pk and id:
-// unknown verb, NULL or non-UUID object_id, non-UUID id, unparsable created_at.
-// A NULL created_at takes `clock.Now()`.
+// unknown verb, NULL or non-UUID object_id, non-UUID id, empty object_type, unparsable or
+// infinite created_at. A NULL created_at (only a legacy table allows it) takes `clock.Now()`.
 Result<EntityEvent> FromChangeLogRow(const ChangeLogRow& row, Clock& clock);
 
 // The shallow diff of section 2.2: fields whose values differ, {old, new}; null on a side

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <memory>
 #include <utility>
 
@@ -28,7 +29,9 @@ std::string SelectList() {
   for (size_t i = 0; i < kColumnCount; ++i) {
     if (i > 0) list += ", ";
     if (i == kCreatedAt) {
-      list += "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+      // to_char gives NULL for 'infinity': sent as text, it is refused by name (FromChangeLogRow).
+      list += "CASE WHEN isfinite(created_at) THEN to_char(created_at AT TIME ZONE 'UTC', "
+              "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') ELSE created_at::text END";
     } else {
       list += std::string(kColumns[i]) + "::text";
     }
@@ -82,6 +85,13 @@ Result<ChangeLogRow> ConvertRow(const PgResult& result, size_t row, int64_t pk) 
   out.schema_version = TextColumn(result, row, kSchemaVersion);
   FRAISEQL_ASSIGN_OR_RETURN(out.extra_metadata, JsonColumn(result, row, kExtraMetadata));
   return out;
+}
+
+// The row's size as received: its columns' text.
+size_t RowBytes(const PgResult& result, size_t row) {
+  size_t bytes = 0;
+  for (size_t column = 0; column < kColumnCount; ++column) bytes += result.Get(row, column).value_or("").size();
+  return bytes;
 }
 
 nlohmann::json RawRow(const PgResult& result, size_t row) {
@@ -143,10 +153,19 @@ ChangeLogReader::ChangeLogReader(std::string quoted_table) : quoted_table_(std::
   // is an index range scan that stops after `limit` rows, however long the log is.
   // The ORDER BY names the table's columns through the alias: a bare name would mean the
   // select list's text casts of the same name, and sort "99" after "200".
-  read_sql_ = "SELECT " + SelectList() + " FROM " + quoted_table_ +
+  // The inner query stops the index scan after `limit` rows and adds up their stored sizes
+  // (pg_column_size reads a value's header, never decompresses it); the outer one keeps the
+  // prefix within the byte limit (the first row always) and only then casts values to text.
+  read_sql_ = "SELECT " + SelectList() + " FROM (SELECT c.*, row_number() OVER w AS fraiseql_row,"
+              " sum(coalesce(pg_column_size(c.object_data), 0) + coalesce(pg_column_size(c.object_data_before), 0)"
+              " + coalesce(pg_column_size(c.extra_metadata), 0)) OVER w AS fraiseql_bytes"
+              " FROM " + quoted_table_ +
               " AS c WHERE (c.txid, c.pk_entity_change_log) > ($1::xid8, $2::bigint)"
               " AND c.txid < pg_snapshot_xmin(pg_current_snapshot())"
-              " ORDER BY c.txid, c.pk_entity_change_log LIMIT $3::bigint";
+              " WINDOW w AS (ORDER BY c.txid, c.pk_entity_change_log ROWS UNBOUNDED PRECEDING)"
+              " ORDER BY c.txid, c.pk_entity_change_log LIMIT $3::bigint) AS c"
+              " WHERE c.fraiseql_row = 1 OR c.fraiseql_bytes <= $4::bigint"
+              " ORDER BY c.txid, c.pk_entity_change_log";
   held_back_sql_ = "SELECT EXISTS (SELECT 1 FROM " + quoted_table_ +
                    " WHERE (txid, pk_entity_change_log) > ($1::xid8, $2::bigint)"
                    " AND txid >= pg_snapshot_xmin(pg_current_snapshot()))";
@@ -163,14 +182,18 @@ ChangeLogReader::ChangeLogReader(std::string quoted_table) : quoted_table_(std::
 }
 
 Result<std::vector<ChangeLogEntry>> ChangeLogReader::ReadBatch(PgConnection& conn, ChangeLogPosition after,
-                                                               size_t limit) const {
+                                                               ReadLimits limits) const {
   std::vector<std::optional<std::string>> params = PositionParams(after);
-  params.emplace_back(std::to_string(limit));
+  params.emplace_back(std::to_string(limits.rows));
+  params.emplace_back(std::to_string(std::min<size_t>(limits.bytes, std::numeric_limits<int64_t>::max())));
   Result<PgResult> result = conn.Execute(read_sql_, params);
   if (!result) return std::move(result).error();
   std::vector<ChangeLogEntry> entries;
   entries.reserve(result->rows());
+  size_t bytes = 0;
   for (size_t row = 0; row < result->rows(); ++row) {
+    bytes += RowBytes(*result, row);
+    if (!entries.empty() && bytes > limits.bytes) break;  // the rest is read again next time
     ChangeLogEntry entry;
     // txid and pk are NOT NULL integers by the contract; a failure here is the server's.
     std::optional<uint64_t> txid;

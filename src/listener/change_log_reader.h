@@ -14,11 +14,19 @@
 
 #include "checkpoint/checkpoint_store.h"
 #include "listener/change_log_source.h"
+#include "common/json_limits.h"
 #include "common/result.h"
 #include "db/connection.h"
 #include "event/entity_event.h"
 
 namespace fraiseql {
+
+// What one row may hold (docs/security.md, "Parsers: nesting and size limits"): each JSON column
+// (object_data, object_data_before, extra_metadata) at most kChangeLogJsonLimits, each other column
+// at most kMaxTextColumnBytes. The reader checks them before parsing anything; a row over one is
+// returned as an error entry, which the listener dead-letters with its pk like any unreadable row.
+inline constexpr JsonLimits kChangeLogJsonLimits{};
+inline constexpr size_t kMaxTextColumnBytes = size_t{64} << 10;  // 64 KiB
 
 // Why this is gapless: every transaction below the xmin bound has ended, so no row can still
 // appear behind the position; a row whose transaction commits after a later-numbered row's has a
@@ -31,10 +39,13 @@ class ChangeLogReader {
   // kInvalidArgument for an empty part or more than one dot.
   static Result<ChangeLogReader> Create(PgConnection& conn, std::string_view table);
 
-  // Up to `limit` rows after `after`, in (txid, pk) order, by the rule above. One statement,
-  // outside any transaction of the caller's (it needs a fresh snapshot). Errors: the server's
-  // (kInvalidArgument for a table without the txid column: apply migrations/001).
-  Result<std::vector<ChangeLogEntry>> ReadBatch(PgConnection& conn, ChangeLogPosition after, size_t limit) const;
+  // The rows after `after` within `limits`, in (txid, pk) order, by the rule above. One
+  // statement, outside any transaction of the caller's (it needs a fresh snapshot). The server
+  // sends no more rows than their stored sizes allow (cheap: no value is decompressed to be
+  // measured), and the batch is then cut where the text received passes `limits.bytes` (a
+  // compressed value can be far larger as text). Errors: the server's (kInvalidArgument for a
+  // table without the txid column: apply migrations/001).
+  Result<std::vector<ChangeLogEntry>> ReadBatch(PgConnection& conn, ChangeLogPosition after, ReadLimits limits) const;
 
   // True when committed rows after `after` exist that ReadBatch cannot return yet because an
   // older transaction is still running: the caller should look again soon, since no NOTIFY

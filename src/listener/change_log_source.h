@@ -36,6 +36,15 @@ struct BacklogEstimate {
   double lag_seconds = 0;
 };
 
+// How much one Read returns: at most `rows` rows, taken in order while their size in bytes (the
+// columns' text, as the reader receives them) stays within `bytes`; the first row is returned
+// whatever its size, so one large row never stops reading. Bounding bytes keeps a batch of
+// large rows within the client's memory and PostgreSQL's limits on one value (256 MB of jsonb).
+struct ReadLimits {
+  size_t rows = 1000;
+  size_t bytes = size_t{32} << 20;
+};
+
 // The row as a JSON object with the change-log column names, for a dead letter's row_data.
 nlohmann::json ChangeLogRowToJson(const ChangeLogRow& row, ChangeLogPosition position);
 
@@ -48,9 +57,9 @@ class ChangeLogSource {
   ChangeLogSource(const ChangeLogSource&) = delete;
   ChangeLogSource& operator=(const ChangeLogSource&) = delete;
 
-  // Up to `limit` committed rows after `after`, in (txid, pk) order, such that no row can still
-  // appear behind them. Errors: kUnavailable when the source cannot be reached (retry).
-  virtual Result<std::vector<ChangeLogEntry>> Read(ChangeLogPosition after, size_t limit) = 0;
+  // Committed rows after `after` within `limits`, in (txid, pk) order, such that no row can
+  // still appear behind them. Errors: kUnavailable when the source cannot be reached (retry).
+  virtual Result<std::vector<ChangeLogEntry>> Read(ChangeLogPosition after, ReadLimits limits) = 0;
 
   // True when committed rows after `after` exist that Read cannot return yet because an older
   // transaction is still open: look again soon, no news will come when it ends.

@@ -9,6 +9,7 @@
 
 #include "common/holder_name.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "metrics/families.h"
 
 namespace fraiseql {
@@ -27,6 +28,7 @@ ListenerOptions ListenerOptionsFrom(const DatabaseConfig& database, const Perfor
   ListenerOptions options;
   options.listener_id = database.listener_id;
   options.batch_size = database.batch_size;
+  options.batch_max_bytes = static_cast<size_t>(database.batch_max_bytes);
   options.poll_interval = database.poll_interval;
   options.backlog_alert_threshold = performance.backlog_alert_threshold;
   return options;
@@ -51,6 +53,8 @@ class Listener::Loop {
         deserialization_failures_(metrics::EventsDeserializationFailuresTotal().Get()),
         invalid_rows_(metrics::EventsFailedTotal().WithLabels({"invalid_row"})),
         condition_failures_(metrics::EventsFailedTotal().WithLabels({"condition_error"})),
+        refused_rows_(metrics::EventsFailedTotal().WithLabels({"refused_row"})),
+        batches_split_(metrics::ListenerBatchesSplitTotal().Get()),
         backlog_(metrics::BacklogSize().Get()),
         lag_(metrics::ListenerLagSeconds().Get()),
         batch_rows_(metrics::ListenerBatchSize().Get()),
@@ -84,7 +88,11 @@ class Listener::Loop {
     HandOffBatch hand_off;
     ChangeLogPosition last;
     size_t rows = 0;
+    std::optional<std::string> entity_type;  // the last row's object_type, when it has one
   };
+
+  // How often a single row the database refuses is tried before it is dead-lettered.
+  static constexpr int kSingleRowTries = 3;
 
   // One turn: lead, wait for room, read one batch and commit it, or wait for news. An error
   // means "back off and try again"; every state it leaves behind (a lost connection, a commit
@@ -111,11 +119,10 @@ class Listener::Loop {
     // Listening consumes the news so far, so news during the read below ends the next wait.
     FRAISEQL_RETURN_IF_ERROR(change_log_.Listen());
 
-    const bool isolating = isolate_until_ && position_ < *isolate_until_;
-    if (!isolating) isolate_until_.reset();
-    const size_t limit = isolating ? 1 : options_.batch_size;
+    if (split_until_ && !(position_ < *split_until_)) split_until_.reset();
+    const ReadLimits limits{split_until_ ? split_rows_ : options_.batch_size, options_.batch_max_bytes};
     const SteadyTime read_start = clock_.SteadyNow();
-    Result<std::vector<ChangeLogEntry>> entries = change_log_.Read(position_, limit);
+    Result<std::vector<ChangeLogEntry>> entries = change_log_.Read(position_, limits);
     fetch_seconds_.Observe(std::chrono::duration<double>(clock_.SteadyNow() - read_start).count());
     owner_.UpdateStatus([](Status& status) { ++status.reads; });
     if (!entries) return std::move(entries).error();
@@ -127,12 +134,17 @@ class Listener::Loop {
     PreparedBatch batch = Prepare(std::move(entries).value());
     Result<HandOffOutcome> outcome = Commit(batch);
     if (!outcome) {
-      // kInvalidArgument: the backend refused this batch's data (a value its types reject).
-      // Anything else is about the backend and is retried.
+      // kInvalidArgument: the batch's content may be at fault (a value the database's types or
+      // limits reject). Anything else is about the backend, and the same batch is retried.
       if (outcome.error().code == ErrorCode::kInvalidArgument) return HandleRefusedBatch(batch, outcome.error());
       return std::move(outcome).error();
     }
-    if (*outcome == HandOffOutcome::kCommitted) Committed(batch);
+    if (*outcome == HandOffOutcome::kCommitted) {
+      Committed(batch);
+      // Past the rows at fault, batches grow back (doubling), so one bad row costs a few
+      // commits, not one per row of the batch it was in.
+      if (split_until_) split_rows_ = std::min<size_t>(split_rows_ * 2, options_.batch_size);
+    }
     return Ok();
   }
 
@@ -284,6 +296,9 @@ class Listener::Loop {
     PreparedBatch batch;
     batch.rows = entries.size();
     batch.last = entries.back().position;
+    if (entries.back().row && !entries.back().row->object_type.empty()) {
+      batch.entity_type = entries.back().row->object_type;
+    }
     for (ChangeLogEntry& entry : entries) {
       const int64_t pk = entry.position.pk;
       if (!entry.row) {
@@ -375,6 +390,7 @@ class Listener::Loop {
   }
 
   void Committed(const PreparedBatch& batch) {
+    for (const DeadLetter& letter : batch.hand_off.dead_letters) LogDeadLetter(letter);
     position_ = batch.last;
     total_events_ += static_cast<int64_t>(batch.rows);
     events_processed_.Increment(static_cast<double>(batch.rows));
@@ -391,32 +407,58 @@ class Listener::Loop {
     });
   }
 
-  // The backend refused the batch's data. Find the row: redo the batch one row at a time; a
-  // single refused row is dead-lettered alone, with the refusal as the reason (guarantee 7), and
-  // the checkpoint moves past it.
+  // One line per dead letter, once it is stored: an operator tailing the log sees every row
+  // that will not be delivered, and why.
+  void LogDeadLetter(const DeadLetter& letter) const {
+    std::vector<log::Field> fields = {{"listener_id", options_.listener_id},
+                          {"change_log_pk", std::to_string(letter.change_log_pk.value_or(0))},
+                          {"reason", TruncateUtf8(letter.reason, 1000)}};
+    if (letter.observer) fields.push_back({"observer", *letter.observer});
+    if (letter.entity_type) fields.push_back({"entity_type", *letter.entity_type});
+    log::Write(log::Level::kWarn, "change-log row dead-lettered", fields);
+  }
+
+  // The backend refused the batch's content. Find the rows at fault by halving: the batch is
+  // read again at most half as many rows at a time until the position passes it (halving again
+  // on each refusal, doubling after each commit), so k refused rows in n cost O(k log n) commits. A single row still refused
+  // after kSingleRowTries tries (a refusal may be passing: a statement timeout, memory) is
+  // dead-lettered alone with the refusal as the reason (guarantee 7), and the checkpoint moves on.
   Result<void> HandleRefusedBatch(const PreparedBatch& batch, const Error& error) {
+    need_reload_ = false;  // a refusal is not a fencing outcome: the position stands
     if (batch.rows > 1) {
-      log::Warn("batch refused by the database; retrying its rows one at a time",
-                {{"listener_id", options_.listener_id}, {"error", error.message}});
-      isolate_until_ = batch.last;
-      need_reload_ = false;  // a data error is not a fencing outcome: the position stands
+      split_rows_ = batch.rows / 2;
+      split_until_ = split_until_ ? std::max(*split_until_, batch.last) : batch.last;
+      batches_split_.Increment();
+      owner_.UpdateStatus([](Status& status) { ++status.batches_split; });
+      log::Warn("batch refused by the database; reading it again in smaller batches",
+                {{"listener_id", options_.listener_id},
+                 {"rows", std::to_string(batch.rows)},
+                 {"next_batch_rows", std::to_string(split_rows_)},
+                 {"last_pk", std::to_string(batch.last.pk)},
+                 {"error", error.message}});
       return Ok();
     }
+    const int64_t pk = batch.last.pk;
+    refused_tries_ = refused_pk_ == pk ? refused_tries_ + 1 : 1;
+    refused_pk_ = pk;
+    if (refused_tries_ < kSingleRowTries) return error;  // backs off, then tries the row again
     PreparedBatch alone;
     alone.rows = 1;
     alone.last = batch.last;
     DeadLetter letter;
     letter.listener_id = options_.listener_id;
-    letter.change_log_pk = batch.last.pk;
-    letter.reason = "the job queue refused change-log row pk " + std::to_string(batch.last.pk) + ": " + error.message;
+    letter.change_log_pk = pk;
+    letter.entity_type = batch.entity_type;
+    letter.reason = "the database refused change-log row pk " + std::to_string(pk) + ": " + error.message;
     alone.hand_off.dead_letters.push_back(std::move(letter));
     alone.hand_off.from = position_;
     alone.hand_off.next = NextCheckpoint(alone.last, alone.rows);
-    // The compare-and-swap inside the hand-off re-checks the position anyway.
-    need_reload_ = false;
     Result<HandOffOutcome> outcome = Commit(alone);
     if (!outcome) return std::move(outcome).error();
-    if (*outcome == HandOffOutcome::kCommitted) Committed(alone);
+    if (*outcome == HandOffOutcome::kCommitted) {
+      refused_rows_.Increment();
+      Committed(alone);
+    }
     return Ok();
   }
 
@@ -506,7 +548,13 @@ class Listener::Loop {
   bool need_reload_ = true;
   ChangeLogPosition position_;
   int64_t total_events_ = 0;
-  std::optional<ChangeLogPosition> isolate_until_;
+  // After a refused batch: batches of at most split_rows_ rows until the position passes
+  // split_until_ (HandleRefusedBatch).
+  std::optional<ChangeLogPosition> split_until_;
+  size_t split_rows_ = 1;
+  // The single row refused last, and how often in a row.
+  int64_t refused_pk_ = 0;
+  int refused_tries_ = 0;
   milliseconds backoff_;
   milliseconds held_back_wait_;
   std::optional<SteadyTime> gauges_refreshed_;
@@ -517,6 +565,8 @@ class Listener::Loop {
   metrics::Counter& deserialization_failures_;
   metrics::Counter& invalid_rows_;
   metrics::Counter& condition_failures_;
+  metrics::Counter& refused_rows_;
+  metrics::Counter& batches_split_;
   metrics::Gauge& backlog_;
   metrics::Gauge& lag_;
   metrics::Histogram& batch_rows_;

@@ -38,6 +38,9 @@ namespace fraiseql {
 struct ListenerOptions {
   std::string listener_id = "default";
   uint32_t batch_size = 1000;  // REQUIRES: [1, 10000] (the checkpoint's CHECK)
+  // A batch also ends once its rows add up to this many bytes (a single larger row is read
+  // alone). REQUIRES: >= 1.
+  size_t batch_max_bytes = size_t{32} << 20;
   // The fallback when no news comes (e.g. a NOTIFY lost while the LISTEN connection was down).
   std::chrono::milliseconds poll_interval{1000};
   // Lease holder: unique per process (UniqueHolderName()). Empty: one is made.
@@ -73,6 +76,7 @@ class Listener {
     uint64_t rows_committed = 0;      // rows handed off (jobs, dead letters or nothing matched)
     uint64_t dead_letters = 0;
     uint64_t fenced = 0;              // batches rolled back because the lease or checkpoint moved
+    uint64_t batches_split = 0;       // batches the database refused, read again in halves
     uint64_t backpressure_waits = 0;  // waits for the workers' room that reached the renewal
     std::string last_error;           // empty when the last step succeeded
   };

@@ -41,19 +41,29 @@ size_t MemoryChangeLog::reads() const {
   return reads_;
 }
 
+// What the row weighs as text, as PostgreSQL's reader would receive it.
+size_t MemoryChangeLog::EntryBytes(const ChangeLogEntry& entry) {
+  if (!entry.row) return entry.raw.dump().size();
+  return ChangeLogRowToJson(*entry.row, entry.position).dump().size();
+}
+
 Result<void> MemoryChangeLog::CheckAvailableLocked() const {
   if (unavailable_) return Error::Unavailable("the change log is unavailable (an outage injected by a test)");
   return Ok();
 }
 
-Result<std::vector<ChangeLogEntry>> MemoryChangeLog::Read(ChangeLogPosition after, size_t limit) {
+Result<std::vector<ChangeLogEntry>> MemoryChangeLog::Read(ChangeLogPosition after, ReadLimits limits) {
   MutexLock lock(&mu_);
   FRAISEQL_RETURN_IF_ERROR(CheckAvailableLocked());
   ++reads_;
   std::vector<ChangeLogEntry> out;
+  size_t bytes = 0;
   for (const ChangeLogEntry& entry : entries_) {
-    if (out.size() >= limit) break;
-    if (entry.position > after) out.push_back(entry);
+    if (out.size() >= limits.rows) break;
+    if (entry.position <= after) continue;
+    bytes += EntryBytes(entry);
+    if (!out.empty() && bytes > limits.bytes) break;
+    out.push_back(entry);
   }
   return out;
 }

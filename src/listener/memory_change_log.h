@@ -30,7 +30,7 @@ class MemoryChangeLog final : public ChangeLogSource {
   void SetUnavailable(bool unavailable) LOCKS_EXCLUDED(mu_);
   size_t reads() const LOCKS_EXCLUDED(mu_);
 
-  Result<std::vector<ChangeLogEntry>> Read(ChangeLogPosition after, size_t limit) override LOCKS_EXCLUDED(mu_);
+  Result<std::vector<ChangeLogEntry>> Read(ChangeLogPosition after, ReadLimits limits) override LOCKS_EXCLUDED(mu_);
   Result<bool> HasHeldBackRows(ChangeLogPosition after) override LOCKS_EXCLUDED(mu_);
   Result<BacklogEstimate> EstimateBacklog(ChangeLogPosition after) override LOCKS_EXCLUDED(mu_);
   // Rows keep one txid each, equal to their pk: the position right at the id.
@@ -42,6 +42,7 @@ class MemoryChangeLog final : public ChangeLogSource {
 
  private:
   ChangeLogPosition AppendLocked(ChangeLogEntry entry) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static size_t EntryBytes(const ChangeLogEntry& entry);
   Result<void> CheckAvailableLocked() const EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;

@@ -45,9 +45,9 @@ Result<T> PostgresChangeLog::WithReader(F&& read) {
   });
 }
 
-Result<std::vector<ChangeLogEntry>> PostgresChangeLog::Read(ChangeLogPosition after, size_t limit) {
+Result<std::vector<ChangeLogEntry>> PostgresChangeLog::Read(ChangeLogPosition after, ReadLimits limits) {
   return WithReader<std::vector<ChangeLogEntry>>(
-      [&](const ChangeLogReader& reader, PgConnection& conn) { return reader.ReadBatch(conn, after, limit); });
+      [&](const ChangeLogReader& reader, PgConnection& conn) { return reader.ReadBatch(conn, after, limits); });
 }
 
 Result<bool> PostgresChangeLog::HasHeldBackRows(ChangeLogPosition after) {

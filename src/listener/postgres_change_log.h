@@ -32,7 +32,7 @@ class PostgresChangeLog final : public ChangeLogSource {
   // kInternal when no eventfd can be made (NotifyWakeup::Create).
   static Result<std::unique_ptr<PostgresChangeLog>> Create(PostgresChangeLogOptions options, Clock& clock);
 
-  Result<std::vector<ChangeLogEntry>> Read(ChangeLogPosition after, size_t limit) override;
+  Result<std::vector<ChangeLogEntry>> Read(ChangeLogPosition after, ReadLimits limits) override;
   Result<bool> HasHeldBackRows(ChangeLogPosition after) override;
   Result<BacklogEstimate> EstimateBacklog(ChangeLogPosition after) override;
   Result<ChangeLogPosition> LegacyPosition(int64_t last_processed_id) override;

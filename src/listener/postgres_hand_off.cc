@@ -57,8 +57,8 @@ Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expec
       [[maybe_unused]] Result<PgResult> ignored = tx->Execute("ROLLBACK");
     }
     if (!tx->healthy()) session_.Reset();
-    // kInvalidArgument only for the batch's own data: the listener then isolates the row at fault.
-    if (!outcome) return DataRefusalOrNotReady(std::move(outcome).error());
+    // kInvalidArgument when the batch's content may be at fault: the listener splits it.
+    if (!outcome) return AsBatchFailure(std::move(outcome).error());
     return outcome;
   }
   if (local_ != nullptr && !inserted.empty()) {

@@ -35,6 +35,7 @@ void DeclareAllFamilies() {
   ListenerLagSeconds();
   ListenerBatchSize();
   ListenerFetchSeconds();
+  ListenerBatchesSplitTotal();
 }
 
 CounterFamily& EventsProcessedTotal() {
@@ -190,6 +191,13 @@ HistogramFamily& ListenerFetchSeconds() {
   static HistogramFamily& family = DefaultRegistry().AddHistogram(
       "fraiseql_observer_listener_fetch_seconds", "Duration of one change-log read, in seconds.", {},
       Buckets(kListenerFetchBuckets));
+  return family;
+}
+
+CounterFamily& ListenerBatchesSplitTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_listener_batches_split_total",
+      "Change-log batches the database refused, read again in smaller batches to isolate the rows at fault.");
   return family;
 }
 

@@ -70,5 +70,6 @@ inline constexpr double kListenerFetchBuckets[] = {0.0005, 0.001, 0.0025, 0.005,
 GaugeFamily& ListenerLagSeconds();        // now() - created_at of the oldest committed row not yet read
 HistogramFamily& ListenerBatchSize();     // rows per committed batch, kListenerBatchSizeBuckets
 HistogramFamily& ListenerFetchSeconds();  // one change-log read, kListenerFetchBuckets
+CounterFamily& ListenerBatchesSplitTotal();  // batches the database refused, read again smaller
 
 }  // namespace fraiseql::metrics

@@ -11,9 +11,11 @@ namespace fraiseql {
 Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string_view listener_id,
                                                    std::span<const NewJob> jobs, const std::optional<ClaimStamp>& claim) {
   if (jobs.empty()) return std::unordered_set<std::string>();
-  // The batch travels as one JSON array unpacked by jsonb_to_recordset: one parameter, no array
-  // literal escaping of event texts, and the server converts each field with its column's type.
-  nlohmann::json rows = nlohmann::json::array();
+  // The batch travels as JSON arrays unpacked by jsonb_to_recordset: one parameter a statement,
+  // no array literal escaping of event texts, and the server converts each field with its
+  // column's type. Large batches take several statements (sql_text::JsonArrays).
+  std::vector<nlohmann::json> rows;
+  rows.reserve(jobs.size());
   for (const NewJob& job : jobs) {
     const Delivery& delivery = job.delivery;
     if (delivery.event == nullptr) {
@@ -46,17 +48,19 @@ Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string
       " FROM jsonb_to_recordset($2::jsonb) AS j(delivery_id uuid, change_log_pk bigint, event jsonb,"
       " observer text, action_index int, attempt int, attempts jsonb, last_error text)"
       " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id::text";
-  const std::optional<std::string> params[] = {
-      std::string(listener_id),
-      sql_text::Json(rows),
-      claim ? std::optional<std::string>(claim->holder) : std::nullopt,
-      claim ? std::optional<std::string>(std::to_string(claim->lock_for.count())) : std::nullopt,
-  };
-  Result<PgResult> result = tx.Execute(kSql, params);
-  if (!result) return std::move(result).error().Context("inserting jobs");
   std::unordered_set<std::string> inserted;
-  inserted.reserve(result->rows());
-  for (size_t row = 0; row < result->rows(); ++row) inserted.emplace(result->Get(row, 0).value_or(""));
+  inserted.reserve(rows.size());
+  for (std::string& array : sql_text::JsonArrays(rows)) {
+    const std::optional<std::string> params[] = {
+        std::string(listener_id),
+        std::move(array),
+        claim ? std::optional<std::string>(claim->holder) : std::nullopt,
+        claim ? std::optional<std::string>(std::to_string(claim->lock_for.count())) : std::nullopt,
+    };
+    Result<PgResult> result = tx.Execute(kSql, params);
+    if (!result) return std::move(result).error().Context("inserting jobs");
+    for (size_t row = 0; row < result->rows(); ++row) inserted.emplace(result->Get(row, 0).value_or(""));
+  }
   return inserted;
 }
 

@@ -80,6 +80,19 @@ TEST(ConfigSections, WrongTypeIsNamed) {
   EXPECT_EQ(error.location.column, 16u);
 }
 
+TEST(ConfigSections, DatabaseBatchMaxBytesHasADefaultAndBounds) {
+  LoadResult defaults = LoadSection("");
+  ASSERT_TRUE(defaults.ok()) << AllDiagnostics(defaults);
+  EXPECT_EQ(defaults.config->database.batch_max_bytes, uint64_t{32} << 20);
+  LoadResult set = LoadSection("[database]\nbatch_max_bytes = 1048576\n");
+  ASSERT_TRUE(set.ok()) << AllDiagnostics(set);
+  EXPECT_EQ(set.config->database.batch_max_bytes, uint64_t{1} << 20);
+  EXPECT_EQ(OnlyError(LoadSection("[database]\nbatch_max_bytes = 1000\n")).message,
+            "'[database].batch_max_bytes' is 1000; it must be between 65536 and 1073741824");
+  EXPECT_EQ(OnlyError(LoadSection("[database]\nbatch_max_bytes = 2000000000\n")).message,
+            "'[database].batch_max_bytes' is 2000000000; it must be between 65536 and 1073741824");
+}
+
 TEST(ConfigSections, DatabaseBatchSizeStopsAtTheCheckpointLimit) {
   LoadResult largest = LoadSection("[database]\nbatch_size = 10000\n");
   ASSERT_TRUE(largest.ok()) << AllDiagnostics(largest);

@@ -299,6 +299,26 @@ TEST_F(FromChangeLogRowTest, BadCreatedAtIsAnError) {
             "is not an RFC 3339 or PostgreSQL timestamp");
 }
 
+TEST_F(FromChangeLogRowTest, AnInfiniteCreatedAtIsAnErrorNotNow) {
+  for (const char* infinite : {"infinity", "-infinity"}) {
+    ChangeLogRow row = Row("INSERT");
+    row.created_at = infinite;
+    Result<EntityEvent> event = Convert(row);
+    ASSERT_FALSE(event) << infinite;
+    EXPECT_EQ(event.error().message, std::string("change-log row 42 (id 7f3c1a52-9b0e-4d2a-8f61-0c5e2b9a4d17): "
+                                                 "created_at is '") + infinite + "', not a point in time");
+  }
+}
+
+TEST_F(FromChangeLogRowTest, AnEmptyObjectTypeIsAnErrorNotADropNoObserverCouldMatch) {
+  ChangeLogRow row = Row("INSERT");
+  row.object_type = "";
+  Result<EntityEvent> event = Convert(row);
+  ASSERT_FALSE(event);
+  EXPECT_EQ(event.error().message,
+            "change-log row 42 (id 7f3c1a52-9b0e-4d2a-8f61-0c5e2b9a4d17): object_type is empty or NULL");
+}
+
 TEST(ShallowDiffTest, IsShallow) {
   const json before = {{"address", {{"city", "Lyon"}, {"zip", "69001"}}}, {"tags", {1, 2}}};
   const json after = {{"address", {{"city", "Lyon"}, {"zip", "69002"}}}, {"tags", {1, 2}}};

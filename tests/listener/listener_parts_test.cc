@@ -40,7 +40,7 @@ std::vector<ChangeLogEntry> ReadAtLeast(const ChangeLogReader& reader, PgConnect
                                         size_t limit, size_t count) {
   std::vector<ChangeLogEntry> entries;
   EXPECT_TRUE(PollUntil([&] {
-    Result<std::vector<ChangeLogEntry>> read = reader.ReadBatch(conn, after, limit);
+    Result<std::vector<ChangeLogEntry>> read = reader.ReadBatch(conn, after, ReadLimits{limit});
     if (!read) throw std::runtime_error(read.error().message);
     entries = std::move(read).value();
     return entries.size() >= count;
@@ -65,7 +65,7 @@ TEST(ChangeLogReader, ReadsInTxidPkOrderAfterThePositionUpToTheLimit) {
   EXPECT_THAT(Pks(two), ElementsAre(a, b));
   std::vector<ChangeLogEntry> rest = ReadAtLeast(reader, conn, two.back().position, 10, 1);
   EXPECT_THAT(Pks(rest), ElementsAre(c));
-  Result<std::vector<ChangeLogEntry>> none = reader.ReadBatch(conn, all.back().position, 10);
+  Result<std::vector<ChangeLogEntry>> none = reader.ReadBatch(conn, all.back().position, ReadLimits{10});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
 }
@@ -136,7 +136,7 @@ TEST(ChangeLogReader, HoldsBackRowsBehindAnOlderRunningTransaction) {
   MustExecute(t1, "SELECT pg_current_xact_id()");
   const int64_t later = InsertOrder(conn, 2);  // autocommit: T2
 
-  Result<std::vector<ChangeLogEntry>> held = reader.ReadBatch(conn, {}, 10);
+  Result<std::vector<ChangeLogEntry>> held = reader.ReadBatch(conn, {}, ReadLimits{10});
   ASSERT_TRUE(held) << held.error().message;
   EXPECT_TRUE(held->empty()) << "a row newer than a running transaction was read";
   Result<bool> held_back = reader.HasHeldBackRows(conn, {});
@@ -187,7 +187,7 @@ TEST(ChangeLogReader, QuotesTheConfiguredTableName) {
   }
   // Injection attempts become (missing) identifiers, never SQL.
   ChangeLogReader evil = MustReader(conn, "core.x\"; DROP TABLE observer_jobs; --");
-  Result<std::vector<ChangeLogEntry>> read = evil.ReadBatch(conn, {}, 1);
+  Result<std::vector<ChangeLogEntry>> read = evil.ReadBatch(conn, {}, ReadLimits{1});
   ASSERT_FALSE(read);
   EXPECT_THAT(read.error().message, HasSubstr("SQLSTATE 42P01"));
   EXPECT_EQ(Scalar(conn, "SELECT to_regclass('observer_jobs') IS NOT NULL"), "t");
@@ -197,7 +197,7 @@ TEST(ChangeLogReader, QuotesTheConfiguredTableName) {
   MustExecute(conn, "CREATE TABLE app.\"ChangeLog\" (LIKE core.tb_entity_change_log INCLUDING ALL)");
   ChangeLogReader mixed = MustReader(conn, "app.ChangeLog");
   EXPECT_EQ(mixed.quoted_table(), "\"app\".\"ChangeLog\"");
-  Result<std::vector<ChangeLogEntry>> empty = mixed.ReadBatch(conn, {}, 1);
+  Result<std::vector<ChangeLogEntry>> empty = mixed.ReadBatch(conn, {}, ReadLimits{1});
   ASSERT_TRUE(empty) << empty.error().message;
   EXPECT_TRUE(empty->empty());
 }

@@ -265,6 +265,23 @@ TEST_F(ListenerTest, PoisonRowsAreDeadLetteredWithReasonsAndNeighboursFlow) {
   listener->Stop();
 }
 
+TEST_F(ListenerTest, AnEmptyObjectTypeAndAnInfiniteCreatedAtAreDeadLetteredNotDroppedOrDatedNow) {
+  const int64_t empty_type = InsertRow(conn_, "", "INSERT", EntityUuid(1));
+  const int64_t infinite = std::stoll(Scalar(
+      conn_, "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data, created_at)"
+             " VALUES ('Order', 'INSERT', '" + EntityUuid(2) + "', '{}', 'infinity') RETURNING pk_entity_change_log"));
+  const int64_t good = InsertOrder(conn_, 3);
+  std::unique_ptr<Process> listener = Make(Options());
+  listener->Start();
+  ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == good; }));
+  EXPECT_THAT(JobPks(), ElementsAre(good));
+  EXPECT_THAT(Scalar(conn_, "SELECT reason FROM observer_dead_letters WHERE change_log_pk = " + std::to_string(empty_type)),
+              HasSubstr("object_type is empty or NULL"));
+  EXPECT_THAT(Scalar(conn_, "SELECT reason FROM observer_dead_letters WHERE change_log_pk = " + std::to_string(infinite)),
+              HasSubstr("created_at is 'infinity', not a point in time"));
+  listener->Stop();
+}
+
 TEST_F(ListenerTest, ALegacyTextObjectIdIsDeadLetteredWithTheRow) {
   MustExecute(conn_, "ALTER TABLE core.tb_entity_change_log ALTER COLUMN object_id TYPE text");
   const int64_t legacy = InsertRow(conn_, "Order", "INSERT", "42");
@@ -296,6 +313,78 @@ TEST_F(ListenerTest, BatchBoundariesAreRespected) {
   EXPECT_EQ(stored->batch_size, 2u);
   EXPECT_EQ(stored->event_count, 1u);
   EXPECT_EQ(stored->total_events, 5);
+  listener->Stop();
+}
+
+TEST_F(ListenerTest, BatchesEndAtTheByteLimitWhateverTheRowsCompressTo) {
+  // Four rows of 200 kB that do not compress, then three of 1 MB that compress to almost
+  // nothing in storage (only their text size shows how large they are), then a small one.
+  std::vector<int64_t> pks;
+  for (int n = 1; n <= 4; ++n) {
+    pks.push_back(InsertRow(conn_, "Order", "INSERT", EntityUuid(n),
+                            Scalar(conn_, "SELECT jsonb_build_object('n', " + std::to_string(n) +
+                                              ", 'blob', (SELECT string_agg(md5(random()::text), '')"
+                                              " FROM generate_series(1, 6250)))::text")));
+  }
+  for (int n = 5; n <= 7; ++n) {
+    pks.push_back(InsertRow(conn_, "Order", "INSERT", EntityUuid(n),
+                            "{\"n\": " + std::to_string(n) + ", \"blob\": \"" + std::string(1 << 20, 'x') + "\"}"));
+  }
+  pks.push_back(InsertOrder(conn_, 8));
+  ListenerOptions options = Options();
+  options.batch_max_bytes = 450 << 10;  // two of the 200 kB rows; a 1 MB row travels alone
+  std::unique_ptr<Process> listener = Make(options);
+  listener->Start();
+  ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == pks.back(); }));
+  EXPECT_EQ(JobPks(), pks);
+  // [1 2] [3 4] [5] [6] [7] [8]. Stored, rows 5 to 8 weigh a few kB: without measuring the text
+  // received, they would have been one batch of 3 MB.
+  EXPECT_EQ(listener->status().batches_committed, 6u);
+  listener->Stop();
+}
+
+TEST_F(ListenerTest, RowsThePostgresRefusesAreSplitOutDeadLetteredAndTheRestFlows) {
+  // The server refuses the jobs of marked rows as it refuses a jsonb array over 256 MB: SQLSTATE
+  // 54000, "program limit exceeded". Before, only class 22 split a batch; this stalled for good.
+  MustExecute(conn_,
+              "CREATE FUNCTION refuse_marked() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+              " IF NEW.event->'data' ? 'refuse' THEN"
+              "   RAISE EXCEPTION 'total size of jsonb array elements exceeds the maximum' USING ERRCODE = '54000';"
+              " END IF; RETURN NEW; END $$");
+  MustExecute(conn_,
+              "CREATE TRIGGER refuse_marked BEFORE INSERT ON observer_jobs FOR EACH ROW EXECUTE FUNCTION refuse_marked()");
+  std::vector<int64_t> good;
+  std::vector<int64_t> refused;
+  for (int n = 1; n <= 20; ++n) {
+    if (n == 3 || n == 4 || n == 15) {
+      refused.push_back(InsertRow(conn_, "Order", "INSERT", EntityUuid(n), "{\"refuse\": true}"));
+    } else {
+      good.push_back(InsertOrder(conn_, n));
+    }
+  }
+  const double split_before = metrics::ListenerBatchesSplitTotal().Get().Value();
+  const double refused_before = metrics::EventsFailedTotal().WithLabels({"refused_row"}).Value();
+  std::unique_ptr<Process> listener = Make(Options());
+  listener->Start();
+  ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == good.back(); }));
+  EXPECT_EQ(JobPks(), good);
+  EXPECT_GT(metrics::ListenerBatchesSplitTotal().Get().Value(), split_before);
+  EXPECT_EQ(metrics::EventsFailedTotal().WithLabels({"refused_row"}).Value(), refused_before + 3);
+  PgResult dead = MustExecute(conn_,
+                              "SELECT change_log_pk, reason, entity_type FROM observer_dead_letters "
+                              "ORDER BY change_log_pk");
+  ASSERT_EQ(dead.rows(), refused.size());
+  for (size_t i = 0; i < refused.size(); ++i) {
+    EXPECT_EQ(dead.Get(i, 0), std::to_string(refused[i]));
+    EXPECT_THAT(std::string(*dead.Get(i, 1)), HasSubstr("SQLSTATE 54000"));
+    EXPECT_EQ(dead.Get(i, 2), "Order");
+  }
+  EXPECT_GT(listener->status().batches_split, 0u);
+  EXPECT_EQ(listener->status().last_error, "");  // ready again
+  // A row committed afterwards flows at once.
+  const int64_t later = InsertOrder(conn_, 21);
+  ASSERT_TRUE(PollUntil([&] { return listener->status().position.pk == later; }));
+  EXPECT_EQ(JobsFor(later), 1);
   listener->Stop();
 }
 
@@ -487,12 +576,14 @@ TEST(ListenerOptions, ComeFromTheDatabaseAndPerformanceSections) {
   DatabaseConfig database;
   database.listener_id = "orders";
   database.batch_size = 50;
+  database.batch_max_bytes = 1 << 20;
   database.poll_interval = milliseconds(250);
   PerformanceConfig performance;
   performance.backlog_alert_threshold = 7;
   ListenerOptions options = ListenerOptionsFrom(database, performance);
   EXPECT_EQ(options.listener_id, "orders");
   EXPECT_EQ(options.batch_size, 50u);
+  EXPECT_EQ(options.batch_max_bytes, size_t{1} << 20);
   EXPECT_EQ(options.poll_interval, milliseconds(250));
   EXPECT_EQ(options.backlog_alert_threshold, 7u);
 }
