@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "common/email_address.h"  // the loader checked the configured addresses by the same rule
 #include "common/text.h"
 
 namespace fraiseql {
@@ -27,23 +28,6 @@ bool HasLineBreak(std::string_view text) { return text.find_first_of("\r\n") != 
 
 bool IsPrintableAscii(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c == '\t' || (c >= 0x20 && c < 0x7f); });
-}
-
-// "Name <a@example.com>" or "a@example.com" -> "a@example.com"; nullopt when it is no address.
-// Deliberately simple (no quoted local parts, no comments): the envelope needs the bare address.
-std::optional<std::string> BareAddress(std::string_view text) {
-  text = TrimAsciiSpace(text);
-  if (const size_t open = text.rfind('<'); open != std::string_view::npos) {
-    if (text.back() != '>') return std::nullopt;
-    text = text.substr(open + 1, text.size() - open - 2);
-  }
-  const size_t at = text.rfind('@');
-  if (text.empty() || at == std::string_view::npos || at == 0 || at + 1 == text.size()) return std::nullopt;
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte <= 0x20 || byte == 0x7f || c == '<' || c == '>' || c == ',' || c == '"') return std::nullopt;
-  }
-  return std::string(text);
 }
 
 std::string Base64(std::string_view bytes) {
@@ -432,7 +416,7 @@ std::string HostForUrl(const std::string& host) {
 Result<EmailMessage> BuildEmailMessage(const EmailAction& spec, std::string_view from, const EntityEvent& event,
                                        std::string_view delivery_id, std::chrono::system_clock::time_point now) {
   EmailMessage message;
-  auto sender = BareAddress(from);
+  auto sender = BareEmailAddress(from);
   if (!sender) return Error::InvalidArgument("the sender '" + std::string(from) + "' is not an email address");
   message.mail_from = std::move(*sender);
 
@@ -459,7 +443,7 @@ Result<EmailMessage> BuildEmailMessage(const EmailAction& spec, std::string_view
 
   for (const std::vector<std::string>* list : lists) {
     for (const std::string& address : *list) {
-      auto bare = BareAddress(address);
+      auto bare = BareEmailAddress(address);
       if (!bare) return Error::InvalidArgument("'" + TruncateUtf8(address, 80) + "' is not an email address");
       if (std::find(message.recipients.begin(), message.recipients.end(), *bare) == message.recipients.end()) {
         message.recipients.push_back(std::move(*bare));
@@ -470,7 +454,7 @@ Result<EmailMessage> BuildEmailMessage(const EmailAction& spec, std::string_view
     return Error::InvalidArgument("no recipients: 'to' and 'to_template' gave none")
         .WithDetail(std::string(kEmailErrorDomain), "no_recipients");
   }
-  if (reply_to && !BareAddress(*reply_to)) {
+  if (reply_to && !BareEmailAddress(*reply_to)) {
     return Error::InvalidArgument("reply_to '" + TruncateUtf8(*reply_to, 80) + "' is not an email address");
   }
 
@@ -504,7 +488,7 @@ Result<std::unique_ptr<Action>> MakeEmailAction(const ActionConfig& config, cons
   if (deps.blocking == nullptr) return Error::InvalidArgument("an email action needs a blocking task runner");
   const EmailConfig& email = *deps.email;
   if (email.host.empty()) return Error::InvalidArgument("[email] host is empty");
-  if (!BareAddress(email.from) || HasLineBreak(email.from)) {
+  if (!BareEmailAddress(email.from) || HasLineBreak(email.from)) {
     return Error::InvalidArgument("[email] from '" + TruncateUtf8(email.from, 80) + "' is not an email address");
   }
   // curl_global_init is not thread-safe in every libcurl: run it once, before any transfer.

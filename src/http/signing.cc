@@ -15,17 +15,9 @@ namespace fraiseql {
 namespace {
 
 constexpr size_t kSha256Size = 32;
-// EVP_EncodeBlock/EVP_DecodeBlock take int lengths: feed them whole groups of this many
-// input bytes (multiples of 3 and 4 respectively) so nothing ever approaches INT_MAX.
-constexpr size_t kEncodeChunk = 3 * 16384;
-constexpr size_t kDecodeChunk = 4 * 16384;
 
 const unsigned char* Bytes(std::string_view text) { return reinterpret_cast<const unsigned char*>(text.data()); }
 unsigned char* MutableBytes(std::string& text) { return reinterpret_cast<unsigned char*>(text.data()); }
-
-bool IsBase64Char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-}
 
 std::vector<std::string_view> Split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;
@@ -93,42 +85,6 @@ std::string HmacSha256(std::string_view key, std::string_view data) {
   return mac;
 }
 
-std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t offset = 0; offset < bytes.size(); offset += kEncodeChunk) {
-    const std::string_view chunk = bytes.substr(offset, kEncodeChunk);
-    std::string encoded((chunk.size() + 2) / 3 * 4 + 1, '\0');  // + the NUL EVP writes
-    const int written = EVP_EncodeBlock(MutableBytes(encoded), Bytes(chunk), static_cast<int>(chunk.size()));
-    encoded.resize(static_cast<size_t>(std::max(written, 0)));
-    out += encoded;
-  }
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view text) {
-  // EVP_DecodeBlock skips surrounding whitespace and reports padding as zero bytes, so the
-  // shape is checked here first and the padding subtracted afterwards.
-  if (text.size() % 4 != 0) return std::nullopt;
-  size_t padding = 0;
-  if (!text.empty() && text.back() == '=') ++padding;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
-  const std::string_view body = text.substr(0, text.size() - padding);
-  if (!std::all_of(body.begin(), body.end(), IsBase64Char)) return std::nullopt;
-
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t offset = 0; offset < text.size(); offset += kDecodeChunk) {
-    const std::string_view chunk = text.substr(offset, kDecodeChunk);
-    std::string decoded(chunk.size() / 4 * 3, '\0');
-    const int written = EVP_DecodeBlock(MutableBytes(decoded), Bytes(chunk), static_cast<int>(chunk.size()));
-    if (written < 0 || static_cast<size_t>(written) != decoded.size()) return std::nullopt;
-    out += decoded;
-  }
-  out.resize(out.size() - padding);
-  return out;
-}
-
 std::string HexLower(std::string_view bytes) {
   static constexpr std::string_view kDigits = "0123456789abcdef";
   std::string out;
@@ -139,17 +95,6 @@ std::string HexLower(std::string_view bytes) {
     out.push_back(kDigits[byte & 0x0f]);
   }
   return out;
-}
-
-Result<std::string> StandardWebhooksKey(const Secret& secret) {
-  const std::string_view text = secret.Reveal();
-  if (!text.starts_with(kStandardSecretPrefix)) return std::string(text);
-  std::optional<std::string> key = Base64Decode(text.substr(kStandardSecretPrefix.size()));
-  if (!key) {
-    return Error::InvalidArgument("the part of the signing secret after \"whsec_\" is not valid base64");
-  }
-  if (key->empty()) return Error::InvalidArgument("the signing secret has nothing after \"whsec_\"");
-  return std::move(*key);
 }
 
 Result<std::vector<HttpHeaderLine>> SignWebhook(std::string_view delivery_id, int64_t unix_seconds,

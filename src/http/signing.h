@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base64.h"  // Base64Encode, Base64Decode, StandardWebhooksKey, kStandardSecretPrefix
 #include "common/result.h"
 #include "common/secret.h"
 #include "http/header.h"
@@ -21,8 +22,6 @@ inline constexpr std::string_view kWebhookIdHeader = "webhook-id";
 inline constexpr std::string_view kWebhookTimestampHeader = "webhook-timestamp";
 inline constexpr std::string_view kWebhookSignatureHeader = "webhook-signature";
 inline constexpr std::string_view kFraiseqlSignatureHeader = "X-FraiseQL-Signature-256";
-// The prefix of a Standard Webhooks secret whose remainder is the base64 of the key bytes.
-inline constexpr std::string_view kStandardSecretPrefix = "whsec_";
 
 // ---- Low-level helpers (exposed for tests and the `receive` command) ----
 
@@ -30,26 +29,12 @@ inline constexpr std::string_view kStandardSecretPrefix = "whsec_";
 // Returns an empty string only if OpenSSL itself fails (it does not for valid input).
 std::string HmacSha256(std::string_view key, std::string_view data);
 
-// Standard base64 (RFC 4648 section 4, '+' and '/', '=' padding), no line breaks.
-std::string Base64Encode(std::string_view bytes);
-
-// Strict inverse of Base64Encode: the length must be a multiple of 4, padding may only end
-// the text, and whitespace is not skipped. nullopt when `text` is not such base64.
-std::optional<std::string> Base64Decode(std::string_view text);
-
 // Equal lengths and equal bytes, without an early exit on the first difference, so a forger
 // cannot learn a secret byte by byte from response times. The length is not secret.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
 // Lowercase hex of `bytes`, two characters per byte.
 std::string HexLower(std::string_view bytes);
-
-// The Standard Webhooks HMAC key for a secret: the base64-decoded part after "whsec_" when
-// the secret has that prefix, otherwise the secret's raw bytes. (The Svix libraries would also
-// base64-decode an unprefixed secret; we do not, so any operator-chosen string works as a key
-// and the receiver is told to use it verbatim.) kInvalidArgument, never quoting the secret,
-// when the part after "whsec_" is not base64 or decodes to nothing.
-Result<std::string> StandardWebhooksKey(const Secret& secret);
 
 // ---- Signing ----
 
