@@ -158,7 +158,7 @@ class Daemon {
 int RunDaemon(const Config& config, std::ostream& err, const DaemonOptions& options) {
   // Before any thread starts, so every thread inherits the blocked mask and the signals reach
   // only the wait below.
-  ShutdownSignals signals;
+  ShutdownSignals signals(HangUp::kLoggedAndIgnored);  // a daemon has no reload yet
   metrics::DeclareAllFamilies();
 
   Result<Secret> url = ResolveDatabaseUrl(std::nullopt, &config.database, options.getenv);

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "common/log.h"
+
 namespace fraiseql {
 namespace {
 
@@ -15,11 +17,11 @@ namespace {
 // call in glibc, which reserves the first real-time signals for itself.
 int WakeSignal() { return SIGRTMIN; }
 
+// Every signal a Wait() takes: the stopping ones and SIGHUP (which stops, or is logged).
 sigset_t ShutdownSet() {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
+  for (int signal : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&set, signal);
   return set;
 }
 
@@ -69,7 +71,7 @@ std::string SignalName(int signal) {
   }
 }
 
-ShutdownSignals::ShutdownSignals() {
+ShutdownSignals::ShutdownSignals(HangUp hang_up) : hang_up_(hang_up) {
   // Neither call can fail: the arguments are valid by construction.
   const sigset_t blocked = BlockedSet();
   pthread_sigmask(SIG_BLOCK, &blocked, &previous_mask_);
@@ -84,7 +86,7 @@ ShutdownSignals::~ShutdownSignals() {
   sigset_t unblocking;
   sigemptyset(&unblocking);
   const sigset_t blocked = BlockedSet();
-  for (int signal : {SIGTERM, SIGINT, WakeSignal()}) {
+  for (int signal : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, WakeSignal()}) {
     if (sigismember(&blocked, signal) == 1 && sigismember(&previous_mask_, signal) == 0) {
       sigaddset(&unblocking, signal);
     }
@@ -96,10 +98,18 @@ ShutdownSignals::~ShutdownSignals() {
   sigaction(SIGPIPE, &previous_sigpipe_, nullptr);
 }
 
+std::optional<int> ShutdownSignals::Take(const sigset_t& set, const timespec* timeout) const {
+  const std::optional<int> signal = TakeSignal(set, timeout);
+  if (signal != SIGHUP || hang_up_ == HangUp::kStops) return signal;
+  log::Warn("SIGHUP received: configuration reload is not supported in this version; still running "
+            "(restart the process to apply a new configuration)");
+  return std::nullopt;
+}
+
 int ShutdownSignals::Wait() {
   const sigset_t shutdown = ShutdownSet();
   while (true) {
-    if (std::optional<int> signal = TakeSignal(shutdown, nullptr)) return *signal;
+    if (std::optional<int> signal = Take(shutdown, nullptr)) return *signal;
   }
 }
 
@@ -114,14 +124,14 @@ std::optional<int> ShutdownSignals::Wait(std::stop_token stop,
     // requested between the check and the wait is not lost.
     std::stop_callback wake(stop, [waiter = pthread_self()] { pthread_kill(waiter, WakeSignal()); });
     while (true) {
-      if (std::optional<int> signal = TakeSignal(shutdown, &now)) return signal;
+      if (std::optional<int> signal = Take(shutdown, &now)) return signal;
       if (stop.stop_requested()) break;
       timespec timeout{};
       if (deadline) {
         timeout = Remaining(*deadline);
         if (timeout.tv_sec == 0 && timeout.tv_nsec == 0) return std::nullopt;
       }
-      const std::optional<int> signal = TakeSignal(any, deadline ? &timeout : nullptr);
+      const std::optional<int> signal = Take(any, deadline ? &timeout : nullptr);
       if (signal && *signal != WakeSignal()) return signal;
       // A wake-up, a timeout or an interruption: the checks at the top of the loop decide.
     }

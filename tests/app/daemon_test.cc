@@ -243,6 +243,37 @@ TEST(DaemonTest, DeliversCommittedRowsAndStopsGracefully) {
   EXPECT_THAT(daemon->output(), HasSubstr("fraiseql-observer stopped"));
 }
 
+// SIGHUP (logrotate, a closed terminal) and SIGPIPE must not kill the daemon: it logs that
+// reload is not supported and keeps delivering. SIGQUIT stops it as SIGTERM does: the lease
+// released and no claim left behind.
+TEST(DaemonTest, SighupAndSigpipeKeepItRunningAndSigquitStopsItGracefully) {
+  testing::ScratchDatabase database("daemonsignals");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  const std::string config = WriteConfig(DaemonConfig(url, "test", {receiver.url("/orders")}));
+  auto daemon = StartDaemon(config);
+  InsertOrders(url, 1, 10);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 10; }, 60s)) << daemon->output();
+
+  daemon->Signal(SIGHUP);
+  ASSERT_TRUE(testing::PollUntil(
+      [&] { return daemon->output().find("configuration reload is not supported") != std::string::npos; }, 10s))
+      << daemon->output();
+  daemon->Signal(SIGPIPE);
+  daemon->Signal(SIGHUP);
+  InsertOrders(url, 11, 10);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 20; }, 60s)) << daemon->output();
+  EXPECT_FALSE(daemon->Wait(0s)) << "the daemon ended: " << daemon->output();
+
+  daemon->Signal(SIGQUIT);
+  EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
+  EXPECT_THAT(daemon->output(), HasSubstr("signal=SIGQUIT"));
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_jobs WHERE locked_by IS NOT NULL AND locked_until > now()"),
+            0);
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_leases WHERE expires_at > now()"), 0);
+}
+
 TEST(DaemonTest, RefusesToStartOnAnUnmigratedDatabase) {
   testing::ScratchDatabase database("daemonunmigrated");
   HttpReceiver receiver;

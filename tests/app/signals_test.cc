@@ -14,6 +14,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/log.h"
+#include "testing/poll.h"
+
 namespace fraiseql {
 namespace {
 
@@ -158,6 +161,41 @@ TEST(ShutdownSignalsTest, StopFromAnotherThreadWhileWaiting) {
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(signals.Wait({}, In(30ms)), std::nullopt);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 30ms);
+}
+
+TEST(ShutdownSignalsTest, SigquitStopsAsSigtermDoes) {
+  ShutdownSignals signals;
+  ASSERT_EQ(kill(getpid(), SIGQUIT), 0);
+  EXPECT_EQ(signals.Wait({}, In(10s)), SIGQUIT);
+}
+
+TEST(ShutdownSignalsTest, SighupStopsACommandRunByHand) {
+  ShutdownSignals signals(HangUp::kStops);
+  ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+  EXPECT_EQ(signals.Wait({}, In(10s)), SIGHUP);
+}
+
+TEST(ShutdownSignalsTest, SighupIsLoggedAndIgnoredByADaemonWhichStillStopsOnSigterm) {
+  log::ScopedCapture capture;
+  ShutdownSignals signals(HangUp::kLoggedAndIgnored);
+  ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+  EXPECT_EQ(signals.Wait({}, In(50ms)), std::nullopt);
+  ASSERT_EQ(capture.lines().size(), 1u);
+  EXPECT_NE(capture.lines()[0].text.find("SIGHUP received: configuration reload is not supported"), std::string::npos);
+  // Also while waiting for ever: the SIGHUP is logged, the SIGTERM after it ends the wait.
+  std::optional<int> seen;
+  std::thread waiter([&] { seen = signals.Wait(); });
+  ASSERT_EQ(kill(getpid(), SIGHUP), 0);
+  ASSERT_TRUE(testing::PollUntil([&] { return capture.lines().size() == 2; }));
+  ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+  waiter.join();
+  EXPECT_EQ(seen, SIGTERM);
+}
+
+TEST(ShutdownSignalsTest, SigpipeIsIgnoredNotFatal) {
+  ShutdownSignals signals;
+  ASSERT_EQ(kill(getpid(), SIGPIPE), 0);  // would end the process with its default action
+  EXPECT_EQ(signals.Wait({}, In(20ms)), std::nullopt);
 }
 
 TEST(SignalNameTest, NamesTheUsualOnes) {

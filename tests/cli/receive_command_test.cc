@@ -486,30 +486,32 @@ TEST(ReceiveCommandLineTest, Rejects) {
 
 // ---- Signals: the command as the CLI runs it ----
 
-TEST(ReceiveCommandTest, SigtermEndsItWithExit0) {
-  // The main thread runs the command, as `fraiseql-observer receive` does. The sender blocks the
-  // shutdown signals itself first, so the process-directed SIGTERM can only reach the command.
-  WatchedBuffer out_buffer, err_buffer;
-  std::ostream out(&out_buffer), err(&err_buffer);
-  std::thread sender([&out_buffer] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    const std::optional<std::string> port = out_buffer.WaitForListeningPort();
-    EXPECT_TRUE(port.has_value());
-    if (port) {
-      EXPECT_EQ(Post("http://127.0.0.1:" + *port + "/x", "{}").status, 200);
-    }
-    EXPECT_TRUE(out_buffer.WaitForLines(2));
-    kill(getpid(), SIGTERM);
-  });
-  ReceiveOptions options;
-  EXPECT_EQ(RunReceiveCommand(options, out, err), kExitOk);
-  sender.join();
-  EXPECT_THAT(err_buffer.text(), HasSubstr("stopped by SIGTERM"));
-  EXPECT_THAT(out_buffer.text(), HasSubstr("POST /x"));
+TEST(ReceiveCommandTest, SigtermSigquitAndSighupEndItWithExit0) {
+  for (int signal : {SIGTERM, SIGQUIT, SIGHUP}) {
+    // The main thread runs the command, as `fraiseql-observer receive` does. The sender blocks
+    // the shutdown signals itself first, so the process-directed signal can only reach the
+    // command.
+    WatchedBuffer out_buffer, err_buffer;
+    std::ostream out(&out_buffer), err(&err_buffer);
+    std::thread sender([&out_buffer, signal] {
+      sigset_t set;
+      sigemptyset(&set);
+      for (int blocked : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&set, blocked);
+      pthread_sigmask(SIG_BLOCK, &set, nullptr);
+      const std::optional<std::string> port = out_buffer.WaitForListeningPort();
+      EXPECT_TRUE(port.has_value());
+      if (port) {
+        EXPECT_EQ(Post("http://127.0.0.1:" + *port + "/x", "{}").status, 200);
+      }
+      EXPECT_TRUE(out_buffer.WaitForLines(2));
+      kill(getpid(), signal);
+    });
+    ReceiveOptions options;
+    EXPECT_EQ(RunReceiveCommand(options, out, err), kExitOk) << SignalName(signal);
+    sender.join();
+    EXPECT_THAT(err_buffer.text(), HasSubstr("stopped by " + SignalName(signal)));
+    EXPECT_THAT(out_buffer.text(), HasSubstr("POST /x"));
+  }
 }
 
 }  // namespace
