@@ -4,7 +4,10 @@
 #include <array>
 #include <cctype>
 
+#include "common/base64.h"
+#include "common/email_address.h"
 #include "common/text.h"
+#include "common/url.h"
 #include "config/loader.h"
 
 namespace fraiseql::config_internal {
@@ -46,15 +49,27 @@ std::string TypeList() {
   return list;
 }
 
+// The HTTP engine's own rule (common/url.h): a URL it could never send to fails here, not on
+// every delivery. Messages show the URL redacted, or what the file says for one from the
+// environment.
 void CheckHttpUrl(TableReader& in, std::string_view key, const StringValue& url) {
-  if (!url.text.starts_with("http://") && !url.text.starts_with("https://")) {
+  const std::string name = "'" + in.section() + "." + std::string(key) + "'";
+  if (url.text.size() > 2048) {
+    in.context().Error(in.context().Where(*url.node), name + " is longer than 2048 bytes");
+  } else if (Result<void> sendable = CheckSendableUrl(url.text); !sendable) {
     in.context().Error(in.context().Where(*url.node),
-                       "'" + in.section() + "." + std::string(key) + "' must start with http:// or https://" +
-                           ", not " + Shown(url));
-  } else if (url.text.size() > 2048) {
-    in.context().Error(in.context().Where(*url.node),
-                       "'" + in.section() + "." + std::string(key) + "' is longer than 2048 bytes");
+                       name + " is " + ShownUrl(url) + ": " + sendable.error().message);
   }
+}
+
+// Headers every delivery sets itself: a configured one would be sent twice, and a receiver
+// could read either (a second signature header, a body length that does not match the body).
+bool IsReservedHeaderName(std::string_view name) {
+  for (std::string_view reserved : {"webhook-id", "webhook-timestamp", "webhook-signature",
+                                    "X-FraiseQL-Signature-256", "Content-Length", "Transfer-Encoding"}) {
+    if (EqualsIgnoreCase(name, reserved)) return true;
+  }
+  return false;
 }
 
 void ReadHeaders(TableReader& in, WebhookAction& out) {
@@ -67,6 +82,9 @@ void ReadHeaders(TableReader& in, WebhookAction& out) {
     if (!IsHeaderToken(name)) {
       context.Error(context.Where(key.source()),
                     "header name '" + name + "' is not a valid HTTP token (no spaces, ':' or control characters)");
+    } else if (IsReservedHeaderName(name)) {
+      context.Error(context.Where(key.source()),
+                    "header '" + name + "' is set by fraiseql-observer on every delivery; remove it");
     }
     std::optional<StringValue> value = header_in.String(name);
     if (!value) continue;
@@ -80,18 +98,48 @@ void ReadHeaders(TableReader& in, WebhookAction& out) {
   header_in.Finish();
 }
 
-void ReadSigningSecrets(TableReader& in, WebhookAction& out) {
+// The secrets, each with the node that gives it (for locating a message about it).
+std::vector<StringValue> ReadSigningSecrets(TableReader& in) {
   LoadContext& context = in.context();
-  for (StringValue& secret : in.StringList("signing_secret")) {
+  std::vector<StringValue> secrets;
+  const std::vector<StringValue> literals = in.StringList("signing_secret");
+  const std::vector<StringValue> variables = in.StringList("signing_secret_env");
+  if (in.Has("signing_secret") && in.Has("signing_secret_env")) {
+    // As for every key / key_env pair (TableReader::ValueOrEnv). For key rotation, list the
+    // secrets in one of them.
+    in.ErrorAt("signing_secret_env", "give either '" + in.section() + ".signing_secret' or '" + in.section() +
+                                         ".signing_secret_env', not both (each takes a list for key rotation)");
+    return secrets;
+  }
+  for (const StringValue& secret : literals) {
     if (secret.text.empty()) {
       context.Error(context.Where(*secret.node), "'" + in.section() + ".signing_secret' must not be empty");
     } else {
-      out.signing_secrets.emplace_back(std::move(secret.text));
+      secrets.push_back(secret);
     }
   }
-  for (const StringValue& variable : in.StringList("signing_secret_env")) {
+  for (const StringValue& variable : variables) {
     if (std::optional<StringValue> value = in.ResolveEnvName(variable, "signing_secret_env")) {
-      out.signing_secrets.emplace_back(std::move(value->text));
+      secrets.push_back(std::move(*value));
+    }
+  }
+  return secrets;
+}
+
+// A "whsec_" secret keys the Standard scheme with its base64 part: one that does not decode
+// would make every signed delivery fail, so it is refused now. Messages name the secret by
+// position and place, never by value.
+void CheckStandardSecrets(TableReader& in, const std::vector<StringValue>& secrets) {
+  LoadContext& context = in.context();
+  for (size_t i = 0; i < secrets.size(); ++i) {
+    Result<std::string> key = StandardWebhooksKey(Secret(secrets[i].text));
+    if (!key) {
+      const std::string which = secrets.size() == 1 ? "the signing secret" : "signing secret #" + std::to_string(i + 1);
+      context.Error(context.Where(*secrets[i].node),
+                    "'" + in.section() + "': " + which +
+                        (secrets[i].via_env_key ? " (the value of $" + secrets[i].raw + ")" : std::string()) +
+                        " cannot sign the Standard Webhooks scheme: " + key.error().message +
+                        " (or set signature_scheme = \"fraiseql\", which uses the secret verbatim)");
     }
   }
 }
@@ -121,9 +169,11 @@ WebhookAction ReadWebhook(TableReader& in) {
   if (out.body_template && in.Has("payload")) {
     in.ErrorAt("payload", "'" + in.section() + "': 'payload' and 'body_template' exclude each other");
   }
-  ReadSigningSecrets(in, out);
+  const std::vector<StringValue> secrets = ReadSigningSecrets(in);
+  for (const StringValue& secret : secrets) out.signing_secrets.emplace_back(secret.text);
   out.signature_scheme = static_cast<WebhookAction::SignatureScheme>(
       in.Choice("signature_scheme", {"standard", "fraiseql", "both"}, 2));
+  if (out.signature_scheme != WebhookAction::SignatureScheme::kFraiseql) CheckStandardSecrets(in, secrets);
   return out;
 }
 
@@ -146,9 +196,13 @@ EmailAction ReadEmail(TableReader& in) {
   const auto addresses = [&](std::string_view key) {
     std::vector<std::string> list;
     for (StringValue& address : in.StringList(key)) {
-      if (address.text.find('@') == std::string::npos) {
+      // The email action's own rule: an address it could never send to fails here, not on
+      // every delivery.
+      if (!BareEmailAddress(address.text)) {
         context.Error(context.Where(*address.node), "'" + in.section() + "." + std::string(key) + "': " +
-                                                        Shown(address) + " is not an email address");
+                                                        Shown(address) +
+                                                        " is not an email address (name@domain, or "
+                                                        "Name <name@domain>, without spaces or line breaks)");
       }
       list.push_back(std::move(address.text));
     }
@@ -176,14 +230,15 @@ DatabaseAction ReadDatabase(TableReader& in) {
   DatabaseAction out;
   if (auto name = in.NonEmptyString("function_name")) {
     out.function_name = name->text;
+    const std::string shown = Shown(*name);
     const size_t dot = out.function_name.find('.');
     const bool valid = dot == std::string::npos
                            ? IsIdentifier(out.function_name)
                            : IsIdentifier(out.function_name.substr(0, dot)) &&
                                  IsIdentifier(out.function_name.substr(dot + 1));
     if (!valid) {
-      in.ErrorAt("function_name", "'" + in.section() + ".function_name' is \"" + out.function_name +
-                                      "\"; expected name or schema.name, each [A-Za-z_][A-Za-z0-9_]*");
+      in.ErrorAt("function_name", "'" + in.section() + ".function_name' is " + shown +
+                                      "; expected name or schema.name, each [A-Za-z_][A-Za-z0-9_]*");
     }
   } else if (!in.Has("function_name")) {
     in.Error("'" + in.section() + "' (database) needs 'function_name'");
@@ -243,7 +298,17 @@ std::optional<Template> ReadTemplate(TableReader& in, std::string_view key) {
   if (!value) return std::nullopt;
   Template compiled = Template::Compile(value->text);
   compiled.set_sensitive(value->from_environment);
-  for (const Diagnostic& warning : compiled.invalid_placeholders()) {
+  const std::vector<Diagnostic>& warnings = compiled.invalid_placeholders();
+  if (value->from_environment && !warnings.empty()) {
+    // Their messages quote the placeholders, which came (perhaps) from a variable.
+    in.context().Warning(in.context().Where(*value->node),
+                         "'" + in.section() + "." + std::string(key) + "' (" + Shown(*value) + ") has " +
+                             std::to_string(warnings.size()) +
+                             " placeholder(s) that can never resolve once its variables are expanded; the "
+                             "details are withheld because they would quote the environment's values");
+    return compiled;
+  }
+  for (const Diagnostic& warning : warnings) {
     in.context().Warning(in.context().WhereInString(*value->node, warning.location),
                          "'" + in.section() + "." + std::string(key) + "': " + warning.message);
   }
@@ -269,7 +334,9 @@ std::optional<ActionConfig> ReadAction(TableReader& in) {
   LoadContext& context = in.context();
   if (!type) {
     std::string message = "unknown action type " + Shown(*type_name) + "; expected " + TypeList();
-    if (auto suggestion = ClosestMatch(type_name->text, AllActionTypeNames())) {
+    // No suggestion for a value from the environment: it would hint at what the value is.
+    if (auto suggestion = ClosestMatch(type_name->text, AllActionTypeNames());
+        suggestion && !type_name->from_environment) {
       message += " (did you mean \"" + *suggestion + "\"?)";
     }
     context.Error(context.Where(*type_name->node), std::move(message));

@@ -148,6 +148,7 @@ struct ObserverConfig {
   EventKindSet event_kinds;
   std::optional<Condition> condition;
   bool condition_from_environment = false;  // its source used ${VAR}: not echoed
+  bool name_from_environment = false;       // its name used ${VAR}: diagnostics quote the file
   std::vector<ActionConfig> actions;
   RetryPolicy retry;
   FailurePolicy on_failure = FailurePolicy::kDlq;  // nothing is lost silently

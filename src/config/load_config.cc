@@ -16,8 +16,10 @@ void CheckAcrossSections(const Config& config, LoadContext& context) {
     for (const ActionConfig& action : observer.actions) {
       if (action.type == ActionType::kEmail && !config.email) {
         context.Warning(action.location,
-                        "observer '" + observer.name +
-                            "' sends email but there is no [email] section (SMTP host, port, from): "
+                        (observer.name_from_environment
+                             ? std::string("this observer (its name is from the environment)")
+                             : "observer '" + observer.name + "'") +
+                            " sends email but there is no [email] section (SMTP host, port, from): "
                             "its deliveries will fail until one is added");
       }
     }

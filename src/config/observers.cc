@@ -11,24 +11,53 @@
 namespace fraiseql::config_internal {
 namespace {
 
+// How diagnostics name an observer: "observer 'orders'", or, when the name came from the
+// environment, what the file says ("observer \"${ORDERS_NAME}\"").
+std::string Label(const ObserverConfig& observer, const std::optional<StringValue>& name) {
+  if (observer.name_from_environment && name) return "observer " + Shown(*name);
+  return "observer '" + observer.name + "'";
+}
+
 class ObserverReader {
  public:
-  explicit ObserverReader(TableReader& in) : in_(in) {}
+  ObserverReader(TableReader& in, std::string label) : in_(in), label_(std::move(label)) {}
 
   void ReadCondition(ObserverConfig& observer) {
     std::optional<StringValue> source = in_.String("condition");
     if (!source) return;
     Result<Condition> condition = Condition::Compile(source->text);
     LoadContext& context = in_.context();
+    if (source->from_environment) {
+      // The parser's messages quote the expression's words, which came (perhaps) from a
+      // variable: a diagnostic points at the file's text instead and says what kind it is.
+      if (!condition) {
+        context.Error(context.Where(*source->node),
+                      "condition of " + label_ + " (" + Shown(*source) +
+                          ") does not compile once its variables are expanded; the parser's message is withheld "
+                          "because it would quote the environment's values (write the condition in the file to "
+                          "see it)");
+        return;
+      }
+      if (!condition->warnings().empty()) {
+        context.Warning(context.Where(*source->node),
+                        "condition of " + label_ + " (" + Shown(*source) + ") draws " +
+                            std::to_string(condition->warnings().size()) +
+                            " warning(s) once its variables are expanded; they are withheld because they would "
+                            "quote the environment's values");
+      }
+      observer.condition = std::move(*condition);
+      observer.condition_from_environment = true;
+      return;
+    }
     if (!condition) {
       const SourceLocation inner = condition.error().location.value_or(SourceLocation{});
       context.Error(context.WhereInString(*source->node, inner),
-                    "condition of observer '" + observer.name + "': " + condition.error().message);
+                    "condition of " + label_ + ": " + condition.error().message);
       return;
     }
     for (const Diagnostic& warning : condition->warnings()) {
       context.Warning(context.WhereInString(*source->node, warning.location),
-                      "condition of observer '" + observer.name + "': " + warning.message);
+                      "condition of " + label_ + ": " + warning.message);
     }
     observer.condition = std::move(*condition);
     observer.condition_from_environment = source->from_environment;
@@ -38,8 +67,7 @@ class ObserverReader {
     const toml::node* node = in_.Node("event_type");
     LoadContext& context = in_.context();
     if (!node) {
-      in_.Error("observer '" + observer.name +
-                "' needs 'event_type': INSERT, UPDATE, DELETE, CUSTOM, a list of them, or \"*\"");
+      in_.Error(label_ + " needs 'event_type': INSERT, UPDATE, DELETE, CUSTOM, a list of them, or \"*\"");
       return;
     }
     const auto add = [&](const toml::node& element) {
@@ -113,7 +141,7 @@ class ObserverReader {
     const toml::node* node = in_.Node("actions");
     LoadContext& context = in_.context();
     if (!node || (node->is_array() && node->as_array()->empty())) {
-      in_.Error("observer '" + observer.name + "' has no actions; add at least one [[observers.actions]]");
+      in_.Error(label_ + " has no actions; add at least one [[observers.actions]]");
       return;
     }
     if (!node->is_array()) {
@@ -136,9 +164,9 @@ class ObserverReader {
     }
   }
 
-
  private:
   TableReader& in_;
+  const std::string label_;
 };
 
 std::string Slug(std::string_view text) {
@@ -171,13 +199,13 @@ std::string DerivedName(const toml::table& table, size_t index) {
   return entity + "_" + (kinds.empty() ? "any" : kinds) + "_" + std::to_string(index);
 }
 
-void ReadObserver(TableReader& in, ObserverConfig observer, Config& config) {
-  ObserverReader reader(in);
+void ReadObserver(TableReader& in, ObserverConfig observer, const std::string& label, Config& config) {
+  ObserverReader reader(in, label);
   observer.location = in.Where();
   if (auto entity = in.NonEmptyString("entity")) {
     observer.entity = entity->text;
   } else if (!in.Has("entity")) {
-    in.Error("observer '" + observer.name + "' needs 'entity': a type name such as \"Order\", or \"*\"");
+    in.Error(label + " needs 'entity': a type name such as \"Order\", or \"*\"");
   }
   reader.ReadEventKinds(observer);
   reader.ReadCondition(observer);
@@ -196,9 +224,10 @@ void ReadObservers(TableReader& root, Config& config) {
   if (!node) return;
   LoadContext& context = root.context();
   std::set<std::string> names;
-  const auto claim_name = [&](const std::string& name, const SourceLocation& where) {
+  // `shown` is the name as a message quotes it (what the file says, for one from the environment).
+  const auto claim_name = [&](const std::string& name, const std::string& shown, const SourceLocation& where) {
     if (!names.insert(name).second) {
-      context.Error(where, "observer name '" + name + "' is used twice; names must be unique");
+      context.Error(where, "observer name " + shown + " is used twice; names must be unique");
     }
   };
 
@@ -213,13 +242,16 @@ void ReadObservers(TableReader& root, Config& config) {
       }
       TableReader in(*element.as_table(), section, context);
       ObserverConfig observer;
-      if (auto name = in.NonEmptyString("name")) {
+      const std::optional<StringValue> name = in.NonEmptyString("name");
+      if (name) {
         observer.name = name->text;
+        observer.name_from_environment = name->from_environment;
       } else {
         observer.name = DerivedName(*element.as_table(), index);
       }
-      claim_name(observer.name, in.Where());
-      ReadObserver(in, std::move(observer), config);
+      const std::string label = Label(observer, name);
+      claim_name(observer.name, observer.name_from_environment ? Shown(*name) : "'" + observer.name + "'", in.Where());
+      ReadObserver(in, std::move(observer), label, config);
       ++index;
     }
   } else if (node->is_table()) {
@@ -245,8 +277,9 @@ void ReadObservers(TableReader& root, Config& config) {
       }
       ObserverConfig observer;
       observer.name = name;
-      claim_name(name, in.Where());
-      ReadObserver(in, std::move(observer), config);
+      const std::string label = Label(observer, std::nullopt);
+      claim_name(name, "'" + name + "'", in.Where());
+      ReadObserver(in, std::move(observer), label, config);
     }
   } else {
     context.Error(context.Where(*node),

@@ -1,5 +1,10 @@
 // Reading and validating the top-level sections (config/sections.h).
+#include <algorithm>
+
+#include "common/email_address.h"
 #include "common/ip_network.h"
+#include "common/text.h"
+#include "common/url.h"
 #include "config/loader.h"
 
 namespace fraiseql::config_internal {
@@ -48,11 +53,46 @@ void SectionNoEffectYet(TableReader& in, std::string_view why) {
   in.Warning(in.section() + std::string(kNoEffect) + ": " + std::string(why));
 }
 
+// libpq takes a postgresql:// or postgres:// URI, or "key=value ..." settings; anything else
+// (a mysql:// URL, "host:5432/db") fails every connection, so it fails here. The value is not
+// quoted: it may hold a password.
+void CheckDatabaseUrl(TableReader& in, const std::optional<Secret>& url) {
+  if (!url) return;
+  const std::string& text = url->Reveal();
+  const size_t scheme_end = text.find("://");
+  if (scheme_end != std::string::npos) {
+    const std::string scheme = ToLowerAscii(text.substr(0, scheme_end));
+    if (scheme != "postgresql" && scheme != "postgres") {
+      in.ErrorAt(in.Has("url") ? "url" : "url_env",
+                 "'[database].url' has the scheme '" + TruncateUtf8(scheme, 20) +
+                     "'; expected postgresql://user@host/dbname or key=value settings (host=... dbname=...)");
+    }
+  } else if (text.find('=') == std::string::npos) {
+    in.ErrorAt(in.Has("url") ? "url" : "url_env",
+               "'[database].url' is neither a postgresql:// URL nor key=value settings (host=... dbname=...)");
+  }
+}
+
+// "table" or "schema.table", each part a name: the listener quotes them for SQL, so any
+// characters would do, but an empty part or a third one can never name a table.
+void CheckChangeLogTable(TableReader& in, const std::string& table) {
+  const size_t dot = table.find('.');
+  const bool valid = dot == std::string::npos
+                         ? !table.empty()
+                         : dot > 0 && dot + 1 < table.size() && table.find('.', dot + 1) == std::string::npos;
+  if (!valid) {
+    in.ErrorAt("change_log_table", "'[database].change_log_table' is \"" + TruncateUtf8(table, 100) +
+                                       "\"; expected \"table\" or \"schema.table\"");
+  }
+}
+
 DatabaseConfig ReadDatabase(TableReader& in) {
   DatabaseConfig out;
   out.url = SecretFrom(in, "url", "url_env");
+  CheckDatabaseUrl(in, out.url);
   out.listener_id = in.StringOr("listener_id", out.listener_id);
   out.change_log_table = in.StringOr("change_log_table", out.change_log_table);
+  CheckChangeLogTable(in, out.change_log_table);
   // At most 10000: the checkpoint row records the batch size under CHECK (batch_size BETWEEN 1
   // AND 10000), so a larger value could never be written (FraiseQL allows 100000).
   out.batch_size = in.Unsigned<uint32_t>("batch_size", out.batch_size, 1, 10000);
@@ -137,7 +177,8 @@ void ReadNats(TableReader& in, NatsConfig& out) {
       size_t comma = text.find(',', start);
       std::string url = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!url.starts_with("nats://") && !url.starts_with("tls://")) {
-        in.ErrorAt("url", "'" + in.section() + ".url': " + Shown(url, urls->from_environment) +
+        in.ErrorAt("url", "'" + in.section() + ".url': " +
+                              (urls->from_environment ? ShownUrl(*urls) : "\"" + RedactUrl(url) + "\"") +
                               " must start with nats:// or tls:// (several URLs are separated by commas)");
       }
       out.urls.push_back(std::move(url));
@@ -266,10 +307,20 @@ MetricsConfig ReadMetrics(TableReader& in) {
   MetricsConfig out;
   out.enabled = in.Bool("enabled", out.enabled);
   out.listen = in.StringOr("listen", out.listen);
+  // The admin server's own reading of it (http/ ParseListenAddress): a host, an IPv6 one in
+  // brackets, and a port from 0 (any free port) to 65535.
   const size_t colon = out.listen.rfind(':');
-  if (colon == std::string::npos || colon + 1 == out.listen.size() ||
-      out.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos) {
-    in.ErrorAt("listen", "'[metrics].listen' must be host:port, e.g. \"127.0.0.1:9464\"");
+  const std::string_view listen = out.listen;
+  const std::string_view host = colon == std::string::npos ? std::string_view() : listen.substr(0, colon);
+  const std::string_view port = colon == std::string::npos ? std::string_view() : listen.substr(colon + 1);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (colon == std::string::npos || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos || std::stoul(std::string(port)) > 65535) {
+    in.ErrorAt("listen", "'[metrics].listen' must be host:port with a port from 0 to 65535, e.g. \"127.0.0.1:9464\"");
+  } else if (host.empty() || (bracketed && host.size() == 2)) {
+    in.ErrorAt("listen", "'[metrics].listen' has no host; use 0.0.0.0 to listen on every interface");
+  } else if (!bracketed && host.find(':') != std::string_view::npos) {
+    in.ErrorAt("listen", "'[metrics].listen' has an IPv6 host without brackets; write \"[::1]:9464\"");
   }
   return out;
 }
@@ -278,6 +329,21 @@ EmailConfig ReadEmail(TableReader& in) {
   EmailConfig out;
   if (auto host = in.NonEmptyString("host")) {
     out.host = host->text;
+    // It becomes the authority of an smtp:// URL: a name or an address, nothing that would
+    // change what the URL says (a user, a path, a port of its own).
+    const std::string_view name = out.host.starts_with("[") && out.host.ends_with("]")
+                                      ? std::string_view(out.host).substr(1, out.host.size() - 2)
+                                      : std::string_view(out.host);
+    if (name.empty() || name.find_first_of(" \t\r\n/@?#\\[]") != std::string_view::npos ||
+        std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+      in.ErrorAt("host", "'[email].host' is " + Shown(*host) +
+                             "; expected a host name or an IP address (the port goes in 'port')");
+    } else if (name.find(':') != std::string_view::npos &&
+               name.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
+      in.ErrorAt("host", "'[email].host' is " + Shown(*host) +
+                             "; a host name has no ':' (the port goes in 'port'; an IPv6 address is hex digits "
+                             "and ':')");
+    }
   } else if (!in.Has("host")) {
     in.Error("'[email]' needs 'host', the SMTP server");
   }
@@ -290,8 +356,11 @@ EmailConfig ReadEmail(TableReader& in) {
   out.password = SecretFrom(in, "password", "password_env");
   if (auto from = in.NonEmptyString("from")) {
     out.from = from->text;
-    if (out.from.find('@') == std::string::npos) {
-      in.ErrorAt("from", "'[email].from' must be an email address, e.g. \"alerts@example.com\"");
+    // The email action's own rule (common/email_address.h): a sender it refuses fails every email.
+    if (!BareEmailAddress(out.from)) {
+      in.ErrorAt("from", "'[email].from' is " + Shown(*from) +
+                             "; it must be an email address, e.g. \"alerts@example.com\" or "
+                             "\"Alerts <alerts@example.com>\"");
     }
   } else if (!in.Has("from")) {
     in.Error("'[email]' needs 'from', the sender address");

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/text.h"
+#include "common/url.h"
 
 namespace fraiseql::config_internal {
 namespace {
@@ -110,7 +111,17 @@ std::string Shown(std::string_view text, bool from_environment) {
   return from_environment ? "(a value from the environment)" : "\"" + std::string(text) + "\"";
 }
 
-std::string Shown(const StringValue& value) { return Shown(value.text, value.from_environment); }
+std::string Shown(const StringValue& value) {
+  if (!value.from_environment) return Shown(value.text, false);
+  if (value.via_env_key) return "the value of $" + value.raw;
+  return "\"" + TruncateUtf8(value.raw, 200) + "\"";
+}
+
+std::string ShownUrl(const StringValue& value) {
+  if (!value.from_environment) return "\"" + TruncateUtf8(RedactUrl(value.text), 200) + "\"";
+  if (value.via_env_key) return "the value of $" + value.raw;
+  return "\"" + TruncateUtf8(RedactUrl(value.raw), 200) + "\"";
+}
 
 TableReader::TableReader(const toml::table& table, std::string section, LoadContext& context)
     : table_(table), section_(std::move(section)), context_(context) {}
@@ -156,7 +167,7 @@ std::optional<StringValue> TableReader::String(std::string_view key) {
                    "'" + Qualified(key) + "': " + expanded.error().message);
     return std::nullopt;
   }
-  return StringValue{std::move(expanded->text), expanded->used_variables, node};
+  return StringValue{std::move(expanded->text), expanded->used_variables, node, node->as_string()->get()};
 }
 
 std::optional<StringValue> TableReader::NonEmptyString(std::string_view key) {
@@ -189,7 +200,7 @@ std::vector<StringValue> TableReader::StringList(std::string_view key) {
         if (!expanded) {
           context_.Error(context_.Where(element), "'" + Qualified(key) + "': " + expanded.error().message);
         } else {
-          out.push_back({std::move(expanded->text), expanded->used_variables, &element});
+          out.push_back({std::move(expanded->text), expanded->used_variables, &element, element.as_string()->get()});
         }
       }
       ++index;
@@ -321,7 +332,7 @@ std::optional<StringValue> TableReader::ResolveEnvName(const StringValue& name, 
                                                    (value ? "empty" : "not set"));
     return std::nullopt;
   }
-  return StringValue{std::move(*value), true, name.node};
+  return StringValue{std::move(*value), true, name.node, name.text, /*via_env_key=*/true};
 }
 
 const toml::table* TableReader::Table(std::string_view key) {

@@ -58,11 +58,20 @@ struct StringValue {
   std::string text;
   bool from_environment = false;  // came (partly) from a variable: treat as sensitive
   const toml::node* node = nullptr;
+  // What the file says, for messages about a value from the environment: the string as written
+  // ("https://${HOOK_HOST}/x"), or for a *_env key the variable's name (then via_env_key).
+  std::string raw;
+  bool via_env_key = false;
 };
 
-// How a value is quoted in a message: `"text"`, or a placeholder when it came from the
-// environment, so an error never echoes a secret.
+// How a value is quoted in a message: `"text"`, or, when it came from the environment, what
+// the file says (`"${HOOK_URL}/x"`, `the value of $HOOK_URL`): a diagnostic quotes the file,
+// never the environment.
 std::string Shown(const StringValue& value);
+// The same for a URL, whose userinfo and credential parameters are redacted (common/url.h):
+// the file may hold them literally.
+std::string ShownUrl(const StringValue& value);
+// The same for a part of a value: a placeholder when it came from the environment.
 std::string Shown(std::string_view text, bool from_environment);
 
 class TableReader {
