@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/json_limits.h"
 namespace fraiseql::cli {
 namespace {
 
@@ -22,7 +23,10 @@ class Preview {
     if (body_template.sensitive()) return Secret::kRedacted;
     RenderResult rendered = body_template.RenderJsonBody(event_);
     std::string text = Keep(std::move(rendered));
-    return json::parse(text, nullptr, /*allow_exceptions=*/false);
+    // Shown as JSON only within the JSON limits: a body template may nest deeper than the dump
+    // of this preview can recurse. Deeper, it is shown as the text that would be sent.
+    Result<json> parsed = ParseJsonWithin(text);
+    return parsed ? std::move(parsed).value() : json(std::move(text));
   }
 
   json Finish(json preview) {

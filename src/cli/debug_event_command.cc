@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/json_limits.h"
 #include "config/config.h"
 #include "matcher/matcher.h"
 
@@ -29,17 +30,22 @@ struct LoadedEvent {
 };
 
 Result<LoadedEvent> LoadEventFile(const std::string& path) {
-  Result<std::string> text = ReadWholeFile(path);
-  if (!text) return Error::InvalidArgument(path + ": error: cannot open the event file: " + text.error().message);
-  const std::string& content = *text;
-  json document;
-  try {
-    document = json::parse(content);
-  } catch (const json::parse_error& error) {
-    const SourceLocation where = LocationOfOffset(content, error.byte > 0 ? error.byte - 1 : 0);
-    return Error::InvalidArgument(path + ":" + std::to_string(where.line) + ":" +
-                                  std::to_string(where.column) + ": error: invalid JSON: " + error.what());
+  // The event file is JSON from outside like a change-log row, under the same limits
+  // (docs/security.md): the event reader copies and dumps it, recursing once per level.
+  const JsonLimits limits;
+  Result<std::string> text = ReadWholeFile(path, limits.max_bytes);
+  if (!text && text.error().DetailCode(kFileErrorDomain) == kFileTooLarge) {
+    return Error::InvalidArgument(path + ": error: the event file is larger than " +
+                                  std::to_string(limits.max_bytes >> 20) + " MiB, the limit for JSON input");
   }
+  if (!text) return Error::InvalidArgument(path + ": error: cannot open the event file: " + text.error().message);
+  Result<json> parsed = ParseJsonWithin(*text, limits);
+  if (!parsed) {
+    const SourceLocation where = parsed.error().location.value_or(SourceLocation{});
+    return Error::InvalidArgument(path + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
+                                  ": error: " + parsed.error().message);
+  }
+  const json& document = *parsed;
   SystemClock clock;
   if (LooksLikeChangeLogRow(document)) {
     Result<ChangeLogRow> row = ChangeLogRowFromJson(document);

@@ -14,6 +14,7 @@
 
 #include "app/signals.h"
 #include "cli/cli.h"
+#include "common/json_limits.h"
 #include "common/mutex.h"
 #include "common/secret.h"
 #include "common/text.h"
@@ -137,10 +138,11 @@ std::string DumpCompact(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// A body over the JSON limits (docs/security.md) is shown as text, like one that is not JSON.
 std::optional<nlohmann::json> ParseJson(std::string_view body) {
-  nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return std::nullopt;
-  return parsed;
+  Result<nlohmann::json> parsed = ParseJsonWithin(body);
+  if (!parsed) return std::nullopt;
+  return std::move(parsed).value();
 }
 
 struct Received {

@@ -3,6 +3,7 @@
 
 #include "common/file.h"
 #include "config/loader.h"
+#include "config/toml_limits.h"
 
 namespace fraiseql {
 namespace {
@@ -97,6 +98,14 @@ LoadResult LoadConfigString(std::string_view text, const std::string& file_name,
                             const LoadOptions& options) {
   LoadContext context(file_name, text, options.getenv ? options.getenv : ProcessEnv);
   LoadResult result;
+  // Before toml++: it recurses once per level of the text's nesting (docs/security.md).
+  if (Result<void> within = CheckTomlLimits(text); !within) {
+    SourceLocation where = within.error().location.value_or(SourceLocation{});
+    where.file = file_name;
+    context.Error(where, within.error().message);
+    result.diagnostics = context.TakeDiagnostics();
+    return result;
+  }
   toml::table document;
   try {
     document = toml::parse(text, file_name);
@@ -121,7 +130,12 @@ LoadResult LoadConfigString(std::string_view text, const std::string& file_name,
 }
 
 LoadResult LoadConfigFile(const std::string& path, const LoadOptions& options) {
-  Result<std::string> text = ReadWholeFile(path);
+  // Bounded: a huge file or an endless pipe is refused without being held in memory.
+  Result<std::string> text = ReadWholeFile(path, kDefaultTomlMaxBytes);
+  if (!text && text.error().DetailCode(kFileErrorDomain) == kFileTooLarge) {
+    return FileError(path, "the config file is larger than " + std::to_string(kDefaultTomlMaxBytes >> 20) +
+                               " MiB; config files are limited to that size");
+  }
   if (!text) return FileError(path, "cannot open the config file: " + text.error().message);
   return LoadConfigString(*text, path, options);
 }

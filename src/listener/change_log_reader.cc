@@ -6,6 +6,9 @@
 #include <memory>
 #include <utility>
 
+#include "common/json_limits.h"
+#include "common/text.h"
+
 namespace fraiseql {
 namespace {
 
@@ -51,12 +54,32 @@ Result<std::optional<T>> OptionalInteger(const PgResult& result, size_t row, siz
   return std::optional<T>(value);
 }
 
-Result<nlohmann::json> JsonColumn(const PgResult& result, size_t row, size_t column) {
+bool IsJsonColumn(size_t column) {
+  return column == kObjectData || column == kObjectDataBefore || column == kExtraMetadata;
+}
+
+// The most bytes a column may hold (docs/security.md, "Parsers: nesting and size limits").
+size_t MaxColumnBytes(size_t column) { return IsJsonColumn(column) ? kChangeLogJsonLimits.max_bytes : kMaxTextColumnBytes; }
+
+// Checked before the value is parsed or copied: a row over a limit is dead-lettered like any row
+// that cannot be converted (guarantee 7), with the pk to find it by.
+Result<void> CheckColumnSize(const PgResult& result, size_t row, size_t column, int64_t pk) {
+  const std::optional<std::string_view> text = result.Get(row, column);
+  if (!text || text->size() <= MaxColumnBytes(column)) return Ok();
+  return Error::InvalidArgument("change-log row " + std::to_string(pk) + ": " + kColumns[column] + " is " +
+                                std::to_string(text->size()) + " bytes, over the limit of " +
+                                std::to_string(MaxColumnBytes(column)) + " bytes");
+}
+
+Result<nlohmann::json> JsonColumn(const PgResult& result, size_t row, size_t column, int64_t pk) {
   const std::optional<std::string_view> text = result.Get(row, column);
   if (!text) return nlohmann::json();
-  nlohmann::json value = nlohmann::json::parse(text->begin(), text->end(), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return Error::InvalidArgument(std::string(kColumns[column]) + " is not valid JSON");
-  return value;
+  Result<nlohmann::json> value = ParseJsonWithin(*text, kChangeLogJsonLimits);
+  if (!value) {
+    return Error::InvalidArgument("change-log row " + std::to_string(pk) + ": " + kColumns[column] + ": " +
+                                  value.error().message);
+  }
+  return std::move(value).value();
 }
 
 std::optional<std::string> TextColumn(const PgResult& result, size_t row, size_t column) {
@@ -66,6 +89,9 @@ std::optional<std::string> TextColumn(const PgResult& result, size_t row, size_t
 }
 
 Result<ChangeLogRow> ConvertRow(const PgResult& result, size_t row, int64_t pk) {
+  for (size_t column = kId; column < kColumnCount; ++column) {
+    FRAISEQL_RETURN_IF_ERROR(CheckColumnSize(result, row, column, pk));
+  }
   ChangeLogRow out;
   out.pk = pk;
   out.id = std::string(result.Get(row, kId).value_or(""));
@@ -76,14 +102,14 @@ Result<ChangeLogRow> ConvertRow(const PgResult& result, size_t row, int64_t pk) 
   FRAISEQL_ASSIGN_OR_RETURN(out.fk_customer_org, OptionalInteger<int64_t>(result, row, kFkCustomerOrg));
   FRAISEQL_ASSIGN_OR_RETURN(out.fk_contact, OptionalInteger<int64_t>(result, row, kFkContact));
   out.object_id = TextColumn(result, row, kObjectId);
-  FRAISEQL_ASSIGN_OR_RETURN(out.object_data, JsonColumn(result, row, kObjectData));
-  FRAISEQL_ASSIGN_OR_RETURN(out.object_data_before, JsonColumn(result, row, kObjectDataBefore));
+  FRAISEQL_ASSIGN_OR_RETURN(out.object_data, JsonColumn(result, row, kObjectData, pk));
+  FRAISEQL_ASSIGN_OR_RETURN(out.object_data_before, JsonColumn(result, row, kObjectDataBefore, pk));
   FRAISEQL_ASSIGN_OR_RETURN(out.duration_ms, OptionalInteger<int32_t>(result, row, kDurationMs));
   FRAISEQL_ASSIGN_OR_RETURN(out.seq, OptionalInteger<int64_t>(result, row, kSeq));
   out.actor_type = TextColumn(result, row, kActorType);
   out.acting_for = TextColumn(result, row, kActingFor);
   out.schema_version = TextColumn(result, row, kSchemaVersion);
-  FRAISEQL_ASSIGN_OR_RETURN(out.extra_metadata, JsonColumn(result, row, kExtraMetadata));
+  FRAISEQL_ASSIGN_OR_RETURN(out.extra_metadata, JsonColumn(result, row, kExtraMetadata, pk));
   return out;
 }
 
@@ -94,11 +120,21 @@ size_t RowBytes(const PgResult& result, size_t row) {
   return bytes;
 }
 
+// Every column as text, for the dead letter. A column over its size limit keeps only its start:
+// the dead letter must stay writable, and the row itself stays in the change log under its pk.
 nlohmann::json RawRow(const PgResult& result, size_t row) {
+  constexpr size_t kKeptBytes = 1024;
   nlohmann::json raw = nlohmann::json::object();
   for (size_t column = 0; column < kColumnCount; ++column) {
     const std::optional<std::string_view> text = result.Get(row, column);
-    raw[kColumns[column]] = text ? nlohmann::json(std::string(*text)) : nlohmann::json();
+    if (!text) {
+      raw[kColumns[column]] = nlohmann::json();
+    } else if (text->size() > MaxColumnBytes(column)) {
+      raw[kColumns[column]] = TruncateUtf8(*text, kKeptBytes) + " (" + std::to_string(text->size()) +
+                              " bytes in all, over the limit: read the row by its pk)";
+    } else {
+      raw[kColumns[column]] = std::string(*text);
+    }
   }
   return raw;
 }

@@ -31,5 +31,25 @@ TEST(ReadWholeFile, DirectoryIsRefused) {
   EXPECT_EQ(text.error().message, "it is a directory");
 }
 
+TEST(ReadWholeFile, ReadsUpToTheLimitAndRefusesMore) {
+  const std::string path = ::testing::TempDir() + "/read_whole_file_limit.bin";
+  std::ofstream(path, std::ios::binary) << std::string(200'000, 'x');
+  Result<std::string> exact = ReadWholeFile(path, 200'000);
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->size(), 200'000u);
+  Result<std::string> over = ReadWholeFile(path, 199'999);
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(over.error().DetailCode(kFileErrorDomain), kFileTooLarge);
+  EXPECT_EQ(over.error().message, "it is larger than 199999 bytes");
+}
+
+TEST(ReadWholeFile, AnEndlessFileIsCutAtTheLimit) {
+  // /dev/zero never ends: only the limit stops the read.
+  Result<std::string> endless = ReadWholeFile("/dev/zero", 1 << 20);
+  ASSERT_FALSE(endless);
+  EXPECT_EQ(endless.error().DetailCode(kFileErrorDomain), kFileTooLarge);
+}
+
 }  // namespace
 }  // namespace fraiseql
