@@ -3,6 +3,8 @@
 #include <string>
 
 #include "common/json_limits.h"
+#include "common/url.h"
+
 namespace fraiseql::cli {
 namespace {
 
@@ -63,7 +65,9 @@ json PreviewWebhook(const WebhookAction& webhook, Preview& preview, const Entity
   } else {
     body = webhook.payload == WebhookAction::Payload::kData ? event.data : EventEnvelope(event);
   }
-  json out = {{"url", webhook.url_from_environment ? Secret::kRedacted : webhook.url},
+  // The whole URL when it came from the environment; otherwise its userinfo and credential
+  // parameters, which the file may carry.
+  json out = {{"url", webhook.url_from_environment ? Secret::kRedacted : RedactUrl(webhook.url)},
               {"method", webhook.method}, {"headers", headers}, {"body", body}};
   if (!webhook.signing_secrets.empty()) {
     out["signature"] = {{"scheme", SignatureSchemeName(webhook.signature_scheme)},

@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "common/clock.h"
 #include "common/file.h"
+#include "common/url.h"
 #include "common/json_limits.h"
 #include "config/config.h"
 #include "matcher/matcher.h"
@@ -179,7 +180,7 @@ void PrintReports(const std::vector<DeliveryReport>& reports, std::ostream& out)
       const AttemptRecord& attempt = delivery.attempts[i];
       out << "    " << (i + 1) << ". " << DeliveryOutcomeKindName(attempt.outcome) << " in "
           << static_cast<double>(attempt.duration.count()) / 1000.0 << " ms";
-      if (!attempt.error.empty()) out << ": " << attempt.error;
+      if (!attempt.error.empty()) out << ": " << RedactUrlsIn(attempt.error);
       out << "\n";
     }
   }

@@ -15,8 +15,10 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/numeric_option.h"
 #include "cli/output.h"
 #include "common/timestamp.h"
+#include "common/url.h"
 #include "config/config.h"
 #include "config/database_url.h"
 #include "db/connection.h"
@@ -49,6 +51,8 @@ namespace {
 using std::chrono::system_clock;
 
 constexpr std::chrono::milliseconds kConnectTimeout{10000};
+// More dead letters than a table on a terminal or one JSON array is for; 0 means "all".
+constexpr int64_t kMaxLimit = 1'000'000;
 
 const std::map<std::string, OutputFormat> kFormats = {{"text", OutputFormat::kText}, {"json", OutputFormat::kJson}};
 
@@ -72,33 +76,45 @@ void AddFilterOptions(CLI::App* command, DlqCommand::Options& options, size_t* l
   command->add_option("--since", options.since,
                       "Only dead letters created since this time: RFC 3339 (2026-11-29T12:00:00Z) or a duration "
                       "back from now (90s, 30m, 1h, 7d, 2w)");
-  command->add_option("--limit", *limit, limit_help);
+  command->add_option("--limit", *limit, limit_help)->check(IntegerRange(0, kMaxLimit));
 }
 
 bool HasFilter(const DlqCommand::Options& options) {
   return !options.observer.empty() || !options.entity.empty() || !options.since.empty() || options.limit > 0;
 }
 
-// "7d" -> now - 7 days; otherwise an RFC 3339 time.
-std::optional<system_clock::time_point> ParseSince(std::string_view text, system_clock::time_point now) {
-  if (text.size() >= 2) {
+// Further back than this is a typo, and beyond what a system_clock time point holds anyway.
+constexpr int64_t kMaxSinceSeconds = int64_t{100} * 366 * 86400;
+
+// "7d" -> now - 7 days; otherwise an RFC 3339 time. The error says why not.
+std::variant<system_clock::time_point, std::string> ParseSince(std::string_view text, system_clock::time_point now) {
+  const std::string_view kForms =
+      "' is neither an RFC 3339 time (2026-11-29T12:00:00Z) nor a duration like 30m, 1h or 7d";
+  if (text.size() >= 2 && !text.starts_with("-")) {
     const char unit = text.back();
     const std::string_view digits = text.substr(0, text.size() - 1);
+    const int64_t unit_seconds = unit == 's'   ? 1
+                                 : unit == 'm' ? 60
+                                 : unit == 'h' ? 3600
+                                 : unit == 'd' ? 86400
+                                 : unit == 'w' ? 7 * 86400
+                                               : 0;
     int64_t count = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), count);
-    if (ec == std::errc() && end == digits.data() + digits.size() && count >= 0) {
-      using std::chrono::seconds;
-      const int64_t unit_seconds = unit == 's'   ? 1
-                                   : unit == 'm' ? 60
-                                   : unit == 'h' ? 3600
-                                   : unit == 'd' ? 86400
-                                   : unit == 'w' ? 7 * 86400
-                                                 : 0;
-      if (unit_seconds > 0 && count <= INT64_MAX / unit_seconds) return now - seconds(count * unit_seconds);
+    if (unit_seconds > 0 && end == digits.data() + digits.size() &&
+        (ec == std::errc::result_out_of_range || (ec == std::errc() && count > kMaxSinceSeconds / unit_seconds))) {
+      return "'" + std::string(text) + "' is more than 100 years back";
+    }
+    if (unit_seconds > 0 && ec == std::errc() && end == digits.data() + digits.size()) {
+      return now - std::chrono::seconds(count * unit_seconds);
     }
   }
   Result<Timestamp> at = ParseTimestamp(text);
-  if (!at) return std::nullopt;
+  if (!at) return "'" + std::string(text) + std::string(kForms);
+  // Beyond what system_clock holds (about 1678 to 2262), a conversion would overflow.
+  const auto earliest = std::chrono::time_point_cast<Timestamp::duration>(system_clock::time_point::min());
+  const auto latest = std::chrono::time_point_cast<Timestamp::duration>(system_clock::time_point::max());
+  if (*at <= earliest || *at >= latest) return "'" + std::string(text) + "' is outside the years 1678 to 2262";
   return std::chrono::time_point_cast<system_clock::duration>(*at);
 }
 
@@ -107,12 +123,9 @@ std::variant<DeadLetterFilter, Failure> BuildFilter(const DlqCommand::Options& o
   if (!options.observer.empty()) filter.observer = options.observer;
   if (!options.entity.empty()) filter.entity_type = options.entity;
   if (!options.since.empty()) {
-    filter.since = ParseSince(options.since, system_clock::now());
-    if (!filter.since) {
-      return Failure{kExitUsage, "--since: '" + options.since +
-                                     "' is neither an RFC 3339 time (2026-11-29T12:00:00Z) nor a duration like "
-                                     "30m, 1h or 7d"};
-    }
+    std::variant<system_clock::time_point, std::string> since = ParseSince(options.since, system_clock::now());
+    if (auto* why = std::get_if<std::string>(&since)) return Failure{kExitUsage, "--since: " + *why};
+    filter.since = std::get<system_clock::time_point>(since);
   }
   filter.limit = limit;
   return filter;
@@ -166,6 +179,21 @@ std::string OneLine(std::string text, size_t max) {
   return text;
 }
 
+// What `dlq show` says about the failure: its kind, and what retrying would do.
+std::string_view FailureText(const DeadLetter& record) {
+  switch (record.failure()) {
+    case DeadLetterFailure::kExhausted:
+      return "exhausted: every attempt failed with a transient error (retryable); `dlq retry` may succeed now";
+    case DeadLetterFailure::kPermanent:
+      return "permanent: the last attempt's failure will repeat until its cause is fixed; then `dlq retry`";
+    case DeadLetterFailure::kNotAttempted:
+      return "not attempted: nothing in the configuration could perform it; restore the action, then `dlq retry`";
+    case DeadLetterFailure::kPipeline:
+      return "pipeline: not a delivery, so it cannot be retried; fix the cause, then purge it";
+  }
+  return "";
+}
+
 std::string Plural(size_t count, std::string_view one) {
   return std::to_string(count) + " " + std::string(one) + (count == 1 ? "" : "s");
 }
@@ -213,7 +241,7 @@ int RunList(DeadLetterStore& store, const DlqCommand::Options& options, std::ost
     const DeadLetter& record = letter.letter;
     rows.push_back({std::to_string(letter.id), Time(letter.created_at), record.observer.value_or("-"), Action(record),
                     record.entity_type.value_or("-"), std::to_string(record.attempts.size()),
-                    record.retryable() ? "yes" : "no", OneLine(record.reason, 80)});
+                    record.transient() ? "yes" : "no", OneLine(RedactUrlsIn(record.reason), 80)});
   }
   PrintTable(rows, out);
   out << Plural(letters->size(), "dead letter");
@@ -248,7 +276,8 @@ int RunShow(DeadLetterStore& store, const DlqCommand::Options& options, int64_t 
   out << "  retried:     " << Plural(static_cast<size_t>(letter->retry_count), "time");
   if (letter->last_retried_at) out << ", last at " << FormatTimestamp(*letter->last_retried_at);
   out << "\n";
-  out << "  reason:      " << record.reason << "\n";
+  out << "  failure:     " << FailureText(record) << "\n";
+  out << "  reason:      " << RedactUrlsIn(record.reason) << "\n";
   out << "  attempts:    " << record.attempts.size() << "\n";
   for (size_t i = 0; i < record.attempts.size(); ++i) {
     const AttemptRecord& attempt = record.attempts[i];
@@ -257,7 +286,7 @@ int RunShow(DeadLetterStore& store, const DlqCommand::Options& options, int64_t 
          << DeliveryOutcomeKindName(attempt.outcome);
     if (attempt.status != 0) line << "  status " << attempt.status;
     line << "  " << static_cast<double>(attempt.duration.count()) / 1000.0 << " ms";
-    if (!attempt.error.empty()) line << "  " << OneLine(attempt.error, 200);
+    if (!attempt.error.empty()) line << "  " << OneLine(RedactUrlsIn(attempt.error), 200);
     out << line.str() << "\n";
   }
   if (record.event) out << "  event:\n" << DumpJson(*record.event) << "\n";

@@ -6,7 +6,8 @@
 // password is never printed. Exit codes (cli/cli.h): 0 done (a dry run included), 1 the command
 // could not do what was asked (no such dead letter, one that cannot be retried, the database
 // refused or is unreachable, the config file is invalid), 2 bad usage (no database given, a bad
-// --since, both or neither of <id> and --all).
+// --since, a --limit that is negative or over 1000000, both or neither of <id> and --all).
+// Reasons and attempt errors are shown with any URL in them redacted (common/url.h).
 #pragma once
 
 #include <cstdint>

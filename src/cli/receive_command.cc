@@ -14,10 +14,12 @@
 
 #include "app/signals.h"
 #include "cli/cli.h"
+#include "cli/numeric_option.h"
 #include "common/json_limits.h"
 #include "common/mutex.h"
 #include "common/secret.h"
 #include "common/text.h"
+#include "common/url.h"
 #include "event/entity_event.h"  // FormatTimestamp
 #include "http/admin_server.h"   // HttpServer
 #include "http/signing.h"
@@ -155,7 +157,8 @@ struct Received {
 
 std::string TextLine(const Received& delivery) {
   const ServerRequest& request = *delivery.request;
-  std::string line = delivery.time + " " + EscapeControls(request.method) + " " + EscapeControls(request.target);
+  std::string line =
+      delivery.time + " " + EscapeControls(request.method) + " " + EscapeControls(RedactUrl(request.target));
   const std::optional<std::string_view> id = request.Header(kWebhookIdHeader);
   line += " webhook-id=" + (id ? EscapeControls(*id) : std::string("-"));
   const auto scheme = [&line](std::string_view name, const SchemeCheck& check) {
@@ -184,7 +187,7 @@ std::string JsonLine(const Received& delivery) {
   nlohmann::json line = {
       {"time", delivery.time},
       {"method", request.method},
-      {"path", request.target},
+      {"path", RedactUrl(request.target)},
       {"webhook_id", id ? nlohmann::json(std::string(*id)) : nlohmann::json(nullptr)},
       {"standard", VerdictName(delivery.standard.verdict)},
       {"standard_reason", reason(delivery.standard)},
@@ -238,6 +241,12 @@ struct Shared {
 const std::map<std::string, OutputFormat> kFormats = {{"text", OutputFormat::kText},
                                                        {"json", OutputFormat::kJson}};
 
+// A day either side is already far more clock skew than a signature check should forgive; a
+// year is the most that is not plainly a typo.
+constexpr int64_t kMaxToleranceSeconds = 365 * 24 * 3600;
+// More requests than a test script sends; 0 is the way to say "until stopped".
+constexpr int64_t kMaxCount = 1'000'000'000;
+
 }  // namespace
 
 CLI::App* AddReceiveCommand(CLI::App& app, ReceiveOptions& options) {
@@ -245,7 +254,8 @@ CLI::App* AddReceiveCommand(CLI::App& app, ReceiveOptions& options) {
       "receive",
       "Run a webhook receiver that verifies both signature schemes and prints each delivery, to test a setup");
   command->add_option("--port", options.port, "Port to listen on; 0 picks a free one (shown on the first line)")
-      ->required();
+      ->required()
+      ->check(IntegerRange(0, 65535));
   command->add_option("--host", options.host, "Address to listen on")->capture_default_str();
   command
       ->add_option("--secret", options.secrets,
@@ -260,14 +270,15 @@ CLI::App* AddReceiveCommand(CLI::App& app, ReceiveOptions& options) {
       ->add_option_function<int64_t>(
           "--tolerance", [&options](const int64_t& value) { options.tolerance = seconds(value); },
           "Seconds a signed timestamp may differ from now; 0 disables the check")
-      ->check(CLI::NonNegativeNumber)
+      ->check(IntegerRange(0, kMaxToleranceSeconds))
       ->default_str("300");
   command->add_option("--status", options.status, "Status to answer verified requests with")
-      ->check(CLI::Range(100, 599))
+      ->check(IntegerRange(100, 599))
       ->capture_default_str();
   command->add_option("--format", options.format, "Output format: text or json")
       ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case));
-  command->add_option("--count", options.count, "Exit after this many requests (for scripts)");
+  command->add_option("--count", options.count, "Exit after this many requests (for scripts); 0: never")
+      ->check(IntegerRange(0, kMaxCount));
   return command;
 }
 

@@ -2,7 +2,28 @@
 
 #include <utility>
 
+#include "common/url.h"
+
 namespace fraiseql {
+
+std::string_view DeadLetterFailureName(DeadLetterFailure failure) {
+  switch (failure) {
+    case DeadLetterFailure::kExhausted: return "exhausted";
+    case DeadLetterFailure::kPermanent: return "permanent";
+    case DeadLetterFailure::kNotAttempted: return "not_attempted";
+    case DeadLetterFailure::kPipeline: return "pipeline";
+  }
+  return "pipeline";
+}
+
+DeadLetterFailure DeadLetter::failure() const {
+  if (!delivery_id) return DeadLetterFailure::kPipeline;
+  if (attempts.empty()) return DeadLetterFailure::kNotAttempted;
+  // The last attempt decided: the engine dead-letters on the first permanent outcome, and on a
+  // retryable one only when the attempts have run out.
+  return attempts.back().outcome == DeliveryOutcomeKind::kRetryable ? DeadLetterFailure::kExhausted
+                                                                    : DeadLetterFailure::kPermanent;
+}
 
 DeadLetter DeadLetterOf(const Delivery& delivery, std::string_view action_type, std::string reason) {
   DeadLetter letter;
@@ -23,7 +44,7 @@ nlohmann::json DeadLetterToJson(const DeadLetter& letter) {
   nlohmann::json attempts = nlohmann::json::array();
   for (const AttemptRecord& attempt : letter.attempts) attempts.push_back(AttemptToJson(attempt));
   nlohmann::json row = {{"listener_id", letter.listener_id}, {"attempts", std::move(attempts)},
-                        {"reason", letter.reason}};
+                        {"reason", RedactUrlsIn(letter.reason)}};
   if (letter.delivery_id) row["delivery_id"] = *letter.delivery_id;
   if (letter.change_log_pk) row["change_log_pk"] = *letter.change_log_pk;
   if (letter.event && !letter.event->is_null()) row["event"] = *letter.event;

@@ -66,7 +66,7 @@ enum class FinalOutcome {
 std::string_view FinalOutcomeName(FinalOutcome outcome);
 
 // {"status", "error", "duration_ms", "started_at", "outcome"}: the attempt as the CLI and the
-// dead-letter store show it.
+// dead-letter store show it. A URL in "error" is redacted (common/url.h RedactUrlsIn).
 nlohmann::json AttemptToJson(const AttemptRecord& attempt);
 
 // The inverse of AttemptToJson, for attempts read back from the job queue and the dead-letter

@@ -14,7 +14,9 @@ nlohmann::json StoredDeadLetterToJson(const StoredDeadLetter& stored) {
                         {"last_retried_at", stored.last_retried_at
                                                 ? nlohmann::json(FormatTimestamp(*stored.last_retried_at))
                                                 : nlohmann::json()},
-                        {"retryable", stored.letter.retryable()}};
+                        {"failure", DeadLetterFailureName(stored.letter.failure())},
+                        {"retryable", stored.letter.transient()},
+                        {"redrivable", stored.letter.redrivable()}};
   const nlohmann::json letter = DeadLetterToJson(stored.letter);  // items() must not outlive it
   for (const auto& [key, value] : letter.items()) out[key] = value;
   // Absent optionals as null rather than missing, so JSON consumers see every field.

@@ -5,7 +5,7 @@
 //
 // The contract (tests/dlq/dead_letter_store_contract.cc runs it over both backends):
 //   - ids rise in arrival order; List and selections return them in id order;
-//   - Retry re-drives a dead letter that names a delivery (DeadLetter::retryable()): the same
+//   - Retry re-drives a dead letter that names a delivery (DeadLetter::redrivable()): the same
 //     delivery (same id, hence the same idempotency key; same observer and action) with its
 //     attempts reset and due now, and the dead letter is removed, together. Only that action runs
 //     again, not every observer of the event. A delivery already queued is not queued twice
@@ -52,8 +52,10 @@ struct StoredDeadLetter {
   DeadLetter letter;
 };
 
-// {"id", "created_at", "retry_count", "last_retried_at", "retryable", ...DeadLetterToJson}, with
-// absent fields as null: what `dlq show --format json` prints.
+// {"id", "created_at", "retry_count", "last_retried_at", "failure", "retryable", "redrivable",
+// ...DeadLetterToJson}, with absent fields as null: what `dlq show --format json` prints.
+// "failure" is DeadLetterFailureName, "retryable" whether that failure was transient (attempts
+// exhausted), "redrivable" whether `dlq retry` can run the delivery again.
 nlohmann::json StoredDeadLetterToJson(const StoredDeadLetter& stored);
 
 enum class RetryOutcome {

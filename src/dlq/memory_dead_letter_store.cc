@@ -94,7 +94,7 @@ Result<RetryReport> MemoryDeadLetterStore::Retry(const DeadLetterSelector& selec
   for (int64_t id : ids) {
     const DeadLetter& letter = letters_.at(id).letter;
     RetryItem item{id, letter.delivery_id, letter.observer, letter.action_index, RetryOutcome::kNotRetryable};
-    std::optional<Delivery> delivery = letter.retryable() ? DeliveryOf(letter) : std::nullopt;
+    std::optional<Delivery> delivery = letter.redrivable() ? DeliveryOf(letter) : std::nullopt;
     if (delivery) {
       const std::string& delivery_id = delivery->id;
       if (enqueued_now.contains(delivery_id)) {

@@ -13,6 +13,7 @@
 #include "common/mutex.h"
 #include "common/random.h"
 #include "common/thread_annotations.h"
+#include "common/url.h"
 #include "executor/retry_schedule.h"
 #include "metrics/families.h"
 #include "resilience/circuit_breaker.h"
@@ -285,8 +286,12 @@ class DeliveryEngine::Core {
     RecordMetrics(route, outcome, elapsed);
 
     Delivery& delivery = pending.delivery;
+    // Every action's message passes through here on its way to logs, job rows and dead
+    // letters: a URL it quotes loses its credentials once, for all of them.
     delivery.attempts.push_back(AttemptRecord{started_at, outcome.kind, outcome.http_status,
-                                              outcome.kind == DeliveryOutcomeKind::kSuccess ? "" : outcome.message,
+                                              outcome.kind == DeliveryOutcomeKind::kSuccess
+                                                  ? ""
+                                                  : RedactUrlsIn(outcome.message),
                                               std::chrono::duration_cast<std::chrono::microseconds>(elapsed)});
 
     std::vector<std::string> to_wake;
@@ -345,10 +350,10 @@ class DeliveryEngine::Core {
     const FinalOutcome final_outcome = observer.on_failure == FailurePolicy::kDlq ? FinalOutcome::kDeadLettered
                                        : last.kind == DeliveryOutcomeKind::kRetryable ? FinalOutcome::kRetryable
                                                                                        : FinalOutcome::kPermanent;
-    const std::string reason =
+    const std::string reason = RedactUrlsIn(
         last.kind == DeliveryOutcomeKind::kRetryable
             ? "gave up after " + std::to_string(delivery.attempt_count()) + " attempts: " + last.message
-            : last.message;
+            : last.message);
     metrics::JobFailedTotal()
         .WithLabels({route.type_name, last.error_type.empty() ? std::string_view("unknown")
                                                                : std::string_view(last.error_type)})

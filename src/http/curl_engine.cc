@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/mutex.h"
 #include "common/text.h"
+#include "common/url.h"
 
 namespace fraiseql {
 namespace {
@@ -587,6 +588,9 @@ struct CurlEngine::Impl {
     }
     HttpClient::Callback on_done = std::move(transfer->on_done);
     transfer.reset();
+    // curl's messages may quote the URL, credentials and all; this text reaches logs and
+    // dead-letter rows.
+    if (!result.error.empty()) result.error = RedactUrlsIn(result.error);
     Invoke(on_done, std::move(result));
   }
 

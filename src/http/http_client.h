@@ -55,7 +55,9 @@ struct HttpResponse {
 
 struct HttpResult {
   TransportFailure failure = TransportFailure::kNone;
-  std::string error;      // human-readable, for logs and the dead-letter row; empty on success
+  // Human-readable, for logs and the dead-letter row; empty on success. A URL in it is redacted
+  // (common/url.h RedactUrlsIn).
+  std::string error;
   HttpResponse response;  // meaningful when failure == kNone
   std::string remote_address;  // the IP actually connected to, when a connection was made
   std::chrono::nanoseconds elapsed{0};

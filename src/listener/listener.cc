@@ -10,6 +10,7 @@
 #include "common/holder_name.h"
 #include "common/log.h"
 #include "common/text.h"
+#include "common/url.h"
 #include "metrics/families.h"
 
 namespace fraiseql {
@@ -412,7 +413,7 @@ class Listener::Loop {
   void LogDeadLetter(const DeadLetter& letter) const {
     std::vector<log::Field> fields = {{"listener_id", options_.listener_id},
                           {"change_log_pk", std::to_string(letter.change_log_pk.value_or(0))},
-                          {"reason", TruncateUtf8(letter.reason, 1000)}};
+                          {"reason", TruncateUtf8(RedactUrlsIn(letter.reason), 1000)}};
     if (letter.observer) fields.push_back({"observer", *letter.observer});
     if (letter.entity_type) fields.push_back({"entity_type", *letter.entity_type});
     log::Write(log::Level::kWarn, "change-log row dead-lettered", fields);

@@ -1,5 +1,7 @@
 // `fraiseql-observer dlq ...` run in-process against a scratch database (label pg).
 #include <cstdlib>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -105,9 +107,86 @@ TEST_F(DlqCommandTest, ListAsJson) {
   EXPECT_EQ(list[0]["action_index"], 1);
   EXPECT_EQ(list[0]["attempts"].size(), 2u);
   EXPECT_EQ(list[0]["attempts"][1]["status"], 404);
-  EXPECT_EQ(list[0]["retryable"], true);
+  // Its last attempt was a 404: permanent, so not "retryable", though `dlq retry` can re-drive it.
+  EXPECT_EQ(list[0]["failure"], "permanent");
+  EXPECT_EQ(list[0]["retryable"], false);
+  EXPECT_EQ(list[0]["redrivable"], true);
   EXPECT_TRUE(list[2]["delivery_id"].is_null());
+  EXPECT_EQ(list[2]["failure"], "pipeline");
   EXPECT_EQ(list[2]["retryable"], false);
+  EXPECT_EQ(list[2]["redrivable"], false);
+}
+
+// The RETRYABLE cell of each row of a `dlq list` table, by id.
+std::map<std::string, std::string> RetryableColumn(const std::string& table) {
+  std::istringstream lines(table);
+  std::string header;
+  std::getline(lines, header);
+  const size_t column = header.find("RETRYABLE");
+  std::map<std::string, std::string> cells;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() <= column || line.find_first_not_of("0123456789") == 0) continue;
+    cells[line.substr(0, line.find(' '))] = line.substr(column, line.find(' ', column) - column);
+  }
+  return cells;
+}
+
+// The case: a dead letter whose reason says permanent was listed as RETRYABLE "yes".
+TEST_F(DlqCommandTest, RetryableColumnSaysWhetherTheFailureWasTransient) {
+  DeadLetter exhausted;
+  const Delivery busy = NewDelivery(NewEvent("Order", 4), "o4", 0);
+  exhausted.delivery_id = busy.id;
+  exhausted.event = EventToJson(*busy.event);
+  exhausted.observer = busy.observer;
+  exhausted.action_index = busy.action_index;
+  exhausted.attempts = {NewAttempt(503, "HTTP 503 (retryable)", 1), NewAttempt(503, "HTTP 503 (retryable)", 2)};
+  exhausted.reason = "gave up after 2 attempts: HTTP 503 Service Unavailable (retryable)";
+  PgConnection conn = db_.Connect();
+  ASSERT_TRUE(PostgresDeadLetterStore(&conn).Add(std::vector<DeadLetter>{exhausted}));
+
+  CliRun run = Dlq({"list"});
+  ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+  const std::map<std::string, std::string> expected = {{"1", "no"}, {"2", "no"}, {"3", "no"}, {"4", "yes"}};
+  EXPECT_EQ(RetryableColumn(run.out), expected) << run.out;
+
+  run = Dlq({"show", "1"});
+  EXPECT_THAT(run.out, HasSubstr("failure:     permanent: the last attempt's failure will repeat"));
+  run = Dlq({"show", "3"});
+  EXPECT_THAT(run.out, HasSubstr("failure:     pipeline"));
+  run = Dlq({"show", "4"});
+  EXPECT_THAT(run.out, HasSubstr("failure:     exhausted: every attempt failed with a transient error"));
+  run = Dlq({"show", "4", "--format", "json"});
+  const nlohmann::json shown = nlohmann::json::parse(run.out);
+  EXPECT_EQ(shown["failure"], "exhausted");
+  EXPECT_EQ(shown["retryable"], true);
+}
+
+// Rows written before URLs were redacted at the source, or by any writer that forgot: every
+// view of the dead-letter queue redacts what it shows.
+TEST_F(DlqCommandTest, UrlsInReasonsAndAttemptsAreShownRedacted) {
+  db_.Execute(
+      "UPDATE observer_dead_letters SET reason = 'gave up: https://ops:hunter2@h.example/x?token=abc123 refused',"
+      " attempts = jsonb_build_array(jsonb_build_object('started_at', '2026-01-01T00:00:00Z', 'outcome', 'retryable',"
+      " 'error', 'Failed to connect to http://ops:hunter2@h.example:81/?sig=abc123 (refused)')) WHERE id = 2");
+  const std::vector<std::vector<std::string>> views = {
+      {"list"}, {"list", "--format", "json"}, {"show", "2"}, {"show", "2", "--format", "json"}};
+  for (const std::vector<std::string>& args : views) {
+    const CliRun run = Dlq(args);
+    ASSERT_EQ(run.exit_code, cli::kExitOk) << run.err;
+    EXPECT_THAT(run.out, AllOf(Not(HasSubstr("hunter2")), Not(HasSubstr("abc123")), HasSubstr("<redacted>@h.example")))
+        << args[0] << " " << args.size();
+  }
+
+  // What the engine writes now is redacted before it is stored.
+  DeadLetter letter;
+  const Delivery hook = NewDelivery(NewEvent("Order", 5), "o5", 0);
+  letter.delivery_id = hook.id;
+  letter.reason = "gave up: https://ops:hunter2@h.example/x?token=abc123 refused";
+  PgConnection conn = db_.Connect();
+  ASSERT_TRUE(PostgresDeadLetterStore(&conn).Add(std::vector<DeadLetter>{letter}));
+  EXPECT_EQ(db_.Count("SELECT count(*) FROM observer_dead_letters WHERE delivery_id = $1::uuid AND reason = $2",
+                      {hook.id, "gave up: https://<redacted>@h.example/x?token=<redacted> refused"}),
+            1);
 }
 
 TEST_F(DlqCommandTest, ShowPrintsEveryAttemptAndTheEvent) {

@@ -198,6 +198,21 @@ ReceiveOptions WithSecrets(std::vector<std::string> secrets) {
 
 // ---- Verification ----
 
+// A sender's URL may carry a credential in its query: the printed line redacts its value.
+TEST(ReceiveTest, CredentialsInTheRequestTargetAreRedacted) {
+  for (const OutputFormat format : {OutputFormat::kText, OutputFormat::kJson}) {
+    ReceiveOptions options;
+    options.format = format;
+    Receiver receiver(options);
+    ASSERT_TRUE(receiver.listening()) << receiver.err();
+    EXPECT_EQ(Post(receiver.url("/hooks?token=abc123&page=2"), "{}").status, 200);
+    ASSERT_TRUE(receiver.out().WaitForLines(2));
+    ASSERT_EQ(receiver.lines().size(), 1u);
+    EXPECT_THAT(receiver.lines()[0], HasSubstr("/hooks?token=<redacted>&page=2"));
+    EXPECT_THAT(receiver.lines()[0], Not(HasSubstr("abc123")));
+  }
+}
+
 TEST(ReceiveTest, BothSchemesVerifyAndTheLineSaysSo) {
   Receiver receiver(WithSecrets({std::string(kSecret)}));
   ASSERT_TRUE(receiver.listening()) << receiver.err();

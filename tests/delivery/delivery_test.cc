@@ -93,7 +93,9 @@ TEST(DeadLetterTest, OfADeliveryKeepsItsIdEventActionAndEveryAttempt) {
   EXPECT_EQ(letter.attempts, delivery.attempts);
   EXPECT_EQ(letter.reason, "HTTP 400");
   EXPECT_TRUE(letter.listener_id.empty());  // the queue knows it
-  EXPECT_TRUE(letter.retryable());
+  EXPECT_TRUE(letter.redrivable());
+  EXPECT_EQ(letter.failure(), DeadLetterFailure::kPermanent);  // the 400 came last
+  EXPECT_FALSE(letter.transient());
   EXPECT_FALSE(DeadLetterOf(delivery, "", "x").action_type);
 }
 
@@ -103,13 +105,40 @@ TEST(DeadLetterTest, JsonLeavesAbsentFieldsOutAndAPipelineFailureIsNotRetryable)
   failure.change_log_pk = 99;
   failure.row_data = nlohmann::json{{"modification_type", "MERGE"}};
   failure.reason = "unknown modification_type";
-  EXPECT_FALSE(failure.retryable());
+  EXPECT_FALSE(failure.redrivable());
+  EXPECT_EQ(failure.failure(), DeadLetterFailure::kPipeline);
   const nlohmann::json json = DeadLetterToJson(failure);
   EXPECT_EQ(json["change_log_pk"], 99);
   EXPECT_EQ(json["row_data"]["modification_type"], "MERGE");
   EXPECT_FALSE(json.contains("delivery_id"));
   EXPECT_FALSE(json.contains("event"));
   EXPECT_TRUE(json["attempts"].is_array());
+}
+
+TEST(DeadLetterTest, FailureIsWhatTheLastAttemptWas) {
+  Delivery delivery = testing::NewDelivery(testing::NewEvent("Order", 4), "orders", 0);
+  delivery.attempts = {testing::NewAttempt(404, "HTTP 404", 1), testing::NewAttempt(503, "HTTP 503", 2)};
+  DeadLetter exhausted = DeadLetterOf(delivery, "webhook", "gave up after 2 attempts: HTTP 503 (retryable)");
+  EXPECT_EQ(exhausted.failure(), DeadLetterFailure::kExhausted);
+  EXPECT_TRUE(exhausted.transient());
+  delivery.attempts.clear();
+  const DeadLetter unattempted = DeadLetterOf(delivery, "", "observer 'orders' has no enabled action 0");
+  EXPECT_EQ(unattempted.failure(), DeadLetterFailure::kNotAttempted);
+  EXPECT_FALSE(unattempted.transient());
+  EXPECT_TRUE(unattempted.redrivable());
+  EXPECT_EQ(DeadLetterFailureName(DeadLetterFailure::kNotAttempted), "not_attempted");
+}
+
+// The row form every dead-letter store writes and `dlq show --format json` prints.
+TEST(DeadLetterTest, JsonRedactsUrlsInTheReasonAndTheAttempts) {
+  Delivery delivery = testing::NewDelivery(testing::NewEvent("Order", 5), "orders", 0);
+  delivery.attempts = {testing::NewAttempt(0, "Failed to connect to https://u:hunter2@h/x?token=abc (refused)", 1)};
+  const nlohmann::json json =
+      DeadLetterToJson(DeadLetterOf(delivery, "webhook", "gave up: https://u:hunter2@h/x?token=abc"));
+  EXPECT_EQ(json["reason"], "gave up: https://<redacted>@h/x?token=<redacted>");
+  EXPECT_EQ(json["attempts"][0]["error"], "Failed to connect to https://<redacted>@h/x?token=<redacted> (refused)");
+  EXPECT_EQ(json.dump().find("hunter2"), std::string::npos);
+  EXPECT_EQ(json.dump().find("abc"), std::string::npos);
 }
 
 }  // namespace

@@ -109,6 +109,32 @@ TEST_P(DeadLetterStoreContract, AddKeepsEveryFieldInArrivalOrder) {
   EXPECT_EQ(json["id"], ids_[2]);
   EXPECT_TRUE(json["delivery_id"].is_null());
   EXPECT_EQ(json["retryable"], false);
+  EXPECT_EQ(json["redrivable"], false);
+  EXPECT_EQ(json["failure"], "pipeline");
+}
+
+// The RETRYABLE column of `dlq list` is this JSON's "retryable": the failure read back from the
+// stored attempts, not whether the delivery can be re-driven.
+TEST_P(DeadLetterStoreContract, FailureKindComesFromTheLastStoredAttempt) {
+  const Delivery refused = NewDelivery(NewEvent("Order", 7), "o7", 0);
+  DeadLetter permanent = DeliveryLetter(refused, "HTTP 404 Not Found (permanent)");
+  permanent.attempts = {NewAttempt(503, "HTTP 503 (retryable)", 1), NewAttempt(404, "HTTP 404 (permanent)", 2)};
+  DeadLetter unattempted = DeliveryLetter(NewDelivery(NewEvent("Order", 8), "gone", 0), "no such action");
+  unattempted.attempts.clear();
+  ASSERT_TRUE(store().Add(std::vector<DeadLetter>{permanent, unattempted}));
+  Result<std::vector<StoredDeadLetter>> all = store().List({});
+  ASSERT_TRUE(all) << all.error().message;
+  ASSERT_THAT(*all, SizeIs(5));
+  const auto json = [&](size_t index) { return StoredDeadLetterToJson((*all)[index]); };
+  // ids_[0]: two 503s, attempts exhausted.
+  EXPECT_EQ(json(0)["failure"], "exhausted");
+  EXPECT_EQ(json(0)["retryable"], true);
+  EXPECT_EQ(json(0)["redrivable"], true);
+  EXPECT_EQ(json(3)["failure"], "permanent");
+  EXPECT_EQ(json(3)["retryable"], false);
+  EXPECT_EQ(json(3)["redrivable"], true);  // `dlq retry` may still run it once the cause is fixed
+  EXPECT_EQ(json(4)["failure"], "not_attempted");
+  EXPECT_EQ(json(4)["retryable"], false);
 }
 
 TEST_P(DeadLetterStoreContract, AddRefusesAnIdThatIsNotAUuidAndKeepsNothingOfTheBatch) {

@@ -397,6 +397,37 @@ TEST(DeliveryEngineTest, OnFailureAlertWritesAnErrorLineWithTheAlertMarker) {
   EXPECT_TRUE(found);
 }
 
+// An action's message may quote a URL (a transport error naming its target): what the engine
+// keeps and logs has its credentials redacted, whatever the action.
+TEST(DeliveryEngineTest, UrlsInOutcomeMessagesAreRedactedInAttemptsDeadLettersAndLogs) {
+  const std::string leaky = "cannot reach https://ops:hunter2@hooks.example.com/x?token=abc123 (retryable)";
+  const std::string redacted = "cannot reach https://<redacted>@hooks.example.com/x?token=<redacted> (retryable)";
+  {
+    EngineFixture fixture(ObserverToml("dlq", 2));
+    fixture.action().SetDefault(Retryable(leaky));
+    fixture.PushEvents(1);
+    fixture.engine().Start();
+    ASSERT_TRUE(fixture.RunUntilIdle());
+    const std::vector<DeadLetter> letters = fixture.dead_letters();
+    ASSERT_EQ(letters.size(), 1u);
+    EXPECT_EQ(letters[0].reason, "gave up after 2 attempts: " + redacted);
+    for (const AttemptRecord& attempt : letters[0].attempts) EXPECT_EQ(attempt.error, redacted);
+  }
+  log::ScopedCapture capture;
+  EngineFixture fixture(ObserverToml("alert", 1));
+  fixture.action().SetDefault(Retryable(leaky));
+  fixture.PushEvents(1);
+  fixture.engine().Start();
+  ASSERT_TRUE(fixture.RunUntilIdle());
+  bool found = false;
+  for (const log::Line& line : capture.lines()) {
+    EXPECT_THAT(line.text, ::testing::Not(HasSubstr("hunter2")));
+    EXPECT_THAT(line.text, ::testing::Not(HasSubstr("abc123")));
+    found = found || line.text.find("<redacted>@hooks.example.com") != std::string::npos;
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST(DeliveryEngineTest, NeverRunsMoreThanTheGlobalCap) {
   DeliveryEngineOptions options;
   options.max_in_flight = 4;

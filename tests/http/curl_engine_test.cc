@@ -407,6 +407,27 @@ TEST(CurlEngine, ClosedPortIsAConnectFailure) {
   EXPECT_FALSE(result.error.empty());
 }
 
+// The error text reaches logs and dead-letter rows: whatever libcurl writes, a URL's userinfo
+// and credential parameters never come back in it.
+TEST(CurlEngine, ErrorsNeverCarryTheUrlsCredentials) {
+  const Fd socket(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const uint16_t port = BindUnlistened(socket);
+  auto engine = MakeEngine();
+  const std::string secrets = "ops:hunter2@";
+  for (const std::string& url :
+       {"http://" + secrets + "127.0.0.1:" + std::to_string(port) + "/x?token=abc123",
+        "http://" + secrets + "nonexistent.invalid/?sig=abc123", "http://" + secrets + "[::1/?token=abc123",
+        "ftp://" + secrets + "127.0.0.1/?password=abc123"}) {
+    HttpRequest request = Get(url);
+    request.timeout = milliseconds(10000);
+    const HttpResult result = SendAndWait(*engine, request);
+    EXPECT_FALSE(result.ok()) << url;
+    EXPECT_FALSE(result.error.empty()) << url;
+    EXPECT_EQ(result.error.find("hunter2"), std::string::npos) << result.error;
+    EXPECT_EQ(result.error.find("abc123"), std::string::npos) << result.error;
+  }
+}
+
 TEST(CurlEngine, SlowAnswerIsATimeout) {
   HttpReceiver receiver;
   ScriptedReply slow = ScriptedReply::Status(200);

@@ -173,7 +173,7 @@ TEST_P(JobQueueContract, CompleteWithDeadLetterKeepsTheLetterAndRemovesTheDelive
   EXPECT_EQ(letter.attempts, delivery.attempts);
   ASSERT_TRUE(letter.event);
   EXPECT_EQ((*letter.event)["id"], delivery.event->id);
-  EXPECT_TRUE(letter.retryable());
+  EXPECT_TRUE(letter.redrivable());
 }
 
 TEST_P(JobQueueContract, ConcurrentClaimersNeverGetTheSameDelivery) {
