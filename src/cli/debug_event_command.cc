@@ -84,7 +84,7 @@ std::string_view MismatchReason(const ObserverConfig& observer, const EntityEven
 ObserverVerdict Judge(const ObserverConfig& observer, const EventMatch& match, const EntityEvent& event) {
   ObserverVerdict verdict{&observer, false, "", std::nullopt, {}};
   if (const EventMatch::ConditionError* failed = match.ErrorOf(&observer)) {
-    verdict.reason = "condition error: " + failed->error.message;
+    verdict.reason = "condition error: " + observer.ConditionErrorText(failed->error.message);
     return verdict;
   }
   const bool condition_false = std::find(match.condition_false.begin(), match.condition_false.end(), &observer) !=

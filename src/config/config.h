@@ -158,6 +158,15 @@ struct ObserverConfig {
   bool MatchesEntity(std::string_view entity_type) const {
     return entity == "*" || entity == entity_type;
   }
+
+  // What may be said about an evaluation error of its condition (dead letters, logs, debug-event):
+  // the evaluator's message, which quotes the condition's text, or, for a condition that came
+  // from the environment, a note withholding it (docs/security.md, "Secrets").
+  std::string ConditionErrorText(std::string_view evaluator_message) const {
+    if (!condition_from_environment) return std::string(evaluator_message);
+    return "its condition (from the environment) could not be evaluated on this event; the evaluator's message "
+           "is withheld because it quotes the condition";
+  }
 };
 
 struct Config {

@@ -332,7 +332,8 @@ class Listener::Loop {
         letter.event = EventToJson(*event);
         letter.observer = observer.name;
         letter.entity_type = event->entity_type;
-        letter.reason = "condition of observer '" + observer.name + "' failed: " + failed.error.message;
+        letter.reason = "condition of observer '" + observer.name +
+                        "' failed: " + observer.ConditionErrorText(failed.error.message);
         batch.hand_off.dead_letters.push_back(std::move(letter));
       }
       for (Delivery& delivery : DeliveriesFor(event, match.matched)) {

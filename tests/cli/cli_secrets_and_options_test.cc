@@ -131,5 +131,31 @@ actions = [{ type = "webhook", url = "https://ops:hunter2@${HOOK_HOST}:99999/", 
   ::unsetenv("HOOK_KEY");
 }
 
+// The evaluator's messages quote the condition: for one from the environment, debug-event says
+// that it failed and withholds them (the listener's dead letters say the same).
+TEST(CliSecrets, DebugEventWithholdsEvaluationErrorsOfAConditionFromTheEnvironment) {
+  const std::string config = WriteTempFile("config.toml", R"(
+[[observers]]
+name = "changes"
+entity = "Order"
+event_type = "UPDATE"
+condition = "${COND}"
+actions = [{ type = "log", message_template = "x" }]
+)");
+  const std::string event = WriteTempFile("event.json", R"({
+    "id": "7d3f8a52-3c1e-4b8e-9a55-2f1c0e6d9b10", "object_type": "Order", "modification_type": "update",
+    "object_id": "0b6e2f3c-8d4a-4f7e-b1a2-9c3d5e7f1a2b", "created_at": "2026-11-29T12:00:00Z",
+    "object_data": {"status": "paid"}})");
+  ::setenv("COND", "field_changed(hunter2_field)", 1);
+  for (const char* format : {"json", "text"}) {
+    const CliRun run = RunCli({"debug-event", "--config", config, "--event", event, "--format", format});
+    EXPECT_EQ(run.exit_code, cli::kExitOk) << run.err;
+    EXPECT_THAT(run.out, AllOf(HasSubstr("condition error: its condition (from the environment)"),
+                               HasSubstr("withheld"), Not(HasSubstr("hunter2"))))
+        << format;
+  }
+  ::unsetenv("COND");
+}
+
 }  // namespace
 }  // namespace fraiseql
