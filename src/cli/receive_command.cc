@@ -21,7 +21,7 @@
 #include "common/text.h"
 #include "common/url.h"
 #include "event/entity_event.h"  // FormatTimestamp
-#include "http/admin_server.h"   // HttpServer
+#include "http/http_server.h"
 #include "http/signing.h"
 
 namespace fraiseql::cli {
@@ -31,8 +31,6 @@ using std::chrono::seconds;
 
 // In text mode a body is cut to about this many bytes, so one delivery stays one readable line.
 constexpr size_t kTextBodyBytes = 200;
-// Larger requests are refused with 413 (webhook payloads are far smaller).
-constexpr size_t kMaxBodyBytes = 10 * 1024 * 1024;
 
 struct NamedSecret {
   Secret secret;
@@ -249,6 +247,14 @@ constexpr int64_t kMaxCount = 1'000'000'000;
 
 }  // namespace
 
+HttpServerLimits ReceiveServerLimits() {
+  HttpServerLimits limits;
+  limits.max_body_bytes = 10 << 20;  // webhook payloads are far smaller
+  limits.request_deadline = std::chrono::seconds(30);
+  limits.max_connections_per_address = 64;
+  return limits;
+}
+
 CLI::App* AddReceiveCommand(CLI::App& app, ReceiveOptions& options) {
   CLI::App* command = app.add_subcommand(
       "receive",
@@ -334,7 +340,7 @@ int RunReceive(const ReceiveOptions& options, std::ostream& out, std::ostream& e
 
   HttpServerOptions server_options;
   server_options.address = {options.host, options.port};
-  server_options.max_body_bytes = kMaxBodyBytes;
+  server_options.limits = options.limits;
   HttpServer server(server_options, handle);
   {
     // Held while starting, so the first request's line cannot come before the listening line.

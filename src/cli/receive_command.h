@@ -16,12 +16,18 @@
 
 #include "cli/commands.h"  // OutputFormat
 #include "common/clock.h"
+#include "http/http_server.h"
 
 namespace CLI {
 class App;
 }  // namespace CLI
 
 namespace fraiseql::cli {
+
+// The receiver's server limits (docs/receive.md, "Limits"): HttpServerLimits' defaults, but
+// bodies up to 10 MiB, 30 s to send one, and 64 connections per client address (twice the
+// observer's 32 per host).
+HttpServerLimits ReceiveServerLimits();
 
 struct ReceiveOptions {
   std::string host = "127.0.0.1";
@@ -35,6 +41,7 @@ struct ReceiveOptions {
   int status = 200;                     // the answer to a verified request
   OutputFormat format = OutputFormat::kText;
   size_t count = 0;  // exit 0 after this many requests; 0: run until stopped
+  HttpServerLimits limits = ReceiveServerLimits();  // no flag: tests shorten the deadline
 };
 
 // Adds the `receive` subcommand with its flags to `app`, writing into `options` (which must

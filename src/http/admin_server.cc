@@ -1,18 +1,8 @@
 #include "http/admin_server.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
-#include <exception>
-#include <future>
-#include <system_error>
-#include <thread>
 #include <utility>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "common/log.h"
@@ -23,53 +13,12 @@
 namespace fraiseql {
 namespace {
 
-using namespace std::chrono_literals;
-
 std::string Json(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 ServerResponse JsonError(int status, std::string_view message) {
   return ServerResponse::Json(status, Json({{"error", message}}));
-}
-
-// Why bind() failed, in words an operator can act on. `error` is the errno bind left behind.
-std::string BindFailure(const ListenAddress& address, int error) {
-  const std::string where = address.ToString();
-  switch (error) {
-    case EADDRINUSE:
-      return where + " is in use (is another fraiseql-observer or another program listening there?)";
-    case EADDRNOTAVAIL:
-      return "cannot listen on " + where + ": the address is not one of this host's";
-    case EACCES:
-      return "cannot listen on " + where + ": permission denied (ports below 1024 need privileges)";
-    case 0:
-      return "cannot listen on " + where;
-    default:
-      return "cannot listen on " + where + ": " + std::generic_category().message(error);
-  }
-}
-
-Result<void> CheckResolves(const ListenAddress& address) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* found = nullptr;
-  const int status = ::getaddrinfo(address.host.c_str(), nullptr, &hints, &found);
-  if (status != 0) {
-    return Error::Unavailable("cannot listen on " + address.ToString() + ": " + ::gai_strerror(status));
-  }
-  ::freeaddrinfo(found);
-  return Ok();
-}
-
-// cpp-httplib's default sets SO_REUSEPORT on Linux, which lets a second process bind the same
-// port and silently share the traffic: a second daemon would start "fine" and scrapes would land
-// on either. SO_REUSEADDR alone still allows a quick restart past TIME_WAIT.
-void ReuseAddressOnly(int socket) {
-  int yes = 1;
-  ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
 }
 
 bool IsUpperAlpha(std::string_view text) {
@@ -80,174 +29,14 @@ bool IsUpperAlpha(std::string_view text) {
 // digests leaks neither the token's bytes nor its length through timing.
 constexpr std::string_view kTokenDigestKey = "fraiseql-observer admin token";
 
-}  // namespace
-
-// ---- ServerRequest, ServerResponse, ListenAddress ----
-
-std::optional<std::string_view> ServerRequest::Header(std::string_view name) const {
-  return FindHeader(headers, name);
-}
-
-ServerResponse ServerResponse::Json(int status, std::string body) {
-  return ServerResponse{status, "application/json", std::move(body), {}};
-}
-
-std::string ListenAddress::ToString() const {
-  const bool ipv6 = host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
-
-Result<ListenAddress> ParseListenAddress(std::string_view text) {
-  const auto invalid = [&](std::string_view why) {
-    return Error::InvalidArgument("listen address \"" + TruncateUtf8(text, 100) + "\" " + std::string(why) +
-                                  "; expected host:port, e.g. \"127.0.0.1:9464\"");
-  };
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return invalid("has no port");
-  std::string_view host = text.substr(0, colon);
-  const std::string_view port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string_view::npos) {
-    return invalid("has an IPv6 host without brackets");
-  }
-  if (host.empty()) return invalid("has no host (use 0.0.0.0 to listen on every interface)");
-  unsigned port = 0;
-  const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return invalid("has no port from 0 to 65535");
-  }
-  return ListenAddress{std::string(host), static_cast<uint16_t>(port)};
-}
-
-// ---- HttpServer ----
-
-struct HttpServer::Impl {
-  HttpServerOptions options;
-  ServerHandler handler;
-  httplib::Server server;
-  std::thread thread;         // runs listen_after_bind(), which owns the worker pool
-  std::future<void> stopped;  // ready when that thread is done
-  uint16_t port = 0;
-  bool start_called = false;  // a server is started at most once, even when binding failed
-  bool running = false;       // `thread` exists and has not been joined
-
-  void Serve(const httplib::Request& in, httplib::Response& out) const {
-    ServerRequest request;
-    request.method = in.method;
-    request.path = in.path;
-    request.target = in.target;
-    request.headers.reserve(in.headers.size());
-    for (const auto& [name, value] : in.headers) request.headers.push_back({name, value});
-    request.body = in.body;
-    request.remote_address = in.remote_addr;
-
-    ServerResponse response;
-    try {
-      response = handler(request);
-    } catch (const std::exception& error) {
-      // Handlers should not throw; if one does, the client gets a plain 500 rather than
-      // cpp-httplib's, which would echo the exception text in a response header.
-      log::Error("HTTP handler threw", {{"path", TruncateUtf8(request.path, 200)}, {"error", error.what()}});
-      response = ServerResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
-    } catch (...) {
-      log::Error("HTTP handler threw a non-standard exception", {{"path", TruncateUtf8(request.path, 200)}});
-      response = ServerResponse{500, "text/plain; charset=utf-8", "internal error\n", {}};
-    }
-    out.status = response.status;
-    for (const HttpHeaderLine& header : response.headers) out.set_header(header.name, header.value);
-    out.set_content(std::move(response.body), response.content_type);
-  }
-};
-
-HttpServer::HttpServer(HttpServerOptions options, ServerHandler handler) : impl_(std::make_unique<Impl>()) {
-  impl_->options = std::move(options);
-  impl_->handler = std::move(handler);
-}
-
-HttpServer::~HttpServer() { Stop(); }
-
-Result<void> HttpServer::Start() {
-  Impl& impl = *impl_;
-  if (impl.start_called) {
-    return Error::FailedPrecondition("HTTP server on " + impl.options.address.ToString() + " was already started");
-  }
-  impl.start_called = true;
-
-  httplib::Server& server = impl.server;
-  const size_t threads = std::max<size_t>(1, impl.options.threads);
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_socket_options(ReuseAddressOnly);
-  server.set_keep_alive_timeout(static_cast<time_t>(impl.options.keep_alive_timeout.count()));
-  server.set_read_timeout(impl.options.io_timeout);
-  server.set_write_timeout(impl.options.io_timeout);
-  server.set_payload_max_length(impl.options.max_body_bytes);
-  // One catch-all pattern per method (the pre-routing hook would run before the body is read).
-  const auto serve = [&impl](const httplib::Request& request, httplib::Response& response) {
-    impl.Serve(request, response);
-  };
-  server.Get(".*", serve);  // HEAD is served by the GET handlers, without the body
-  server.Post(".*", serve);
-  server.Put(".*", serve);
-  server.Patch(".*", serve);
-  server.Delete(".*", serve);
-  server.Options(".*", serve);
-
-  const ListenAddress& address = impl.options.address;
-  // Resolve first: cpp-httplib reports every failure as -1, and only bind() leaves a useful errno.
-  FRAISEQL_RETURN_IF_ERROR(CheckResolves(address));
-  errno = 0;
-  int port = -1;
-  if (address.port == 0) {
-    port = server.bind_to_any_port(address.host);
-  } else if (server.bind_to_port(address.host, address.port)) {
-    port = address.port;
-  }
-  const int bind_error = errno;
-  if (port <= 0) return Error::Unavailable(BindFailure(address, bind_error));
-  impl.port = static_cast<uint16_t>(port);
-
-  std::promise<void> stopped;
-  impl.stopped = stopped.get_future();
-  impl.thread = std::thread([&impl, stopped = std::move(stopped)]() mutable {
-    try {
-      impl.server.listen_after_bind();
-    } catch (const std::exception& error) {
-      // E.g. the worker pool could not start its threads: nothing is served, say so.
-      log::Error("HTTP server stopped", {{"address", impl.options.address.ToString()}, {"error", error.what()}});
-    }
-    stopped.set_value();
-  });
-  impl.running = true;
-  return Ok();
-}
-
-void HttpServer::Stop() {
-  Impl& impl = *impl_;
-  if (!impl.running) return;
-  // cpp-httplib's stop() does nothing until its thread has marked itself running, which it may
-  // not have yet right after Start(); repeat until the thread is really done.
-  do {
-    impl.server.stop();
-  } while (impl.stopped.wait_for(10ms) != std::future_status::ready);
-  impl.thread.join();
-  impl.running = false;
-}
-
-uint16_t HttpServer::port() const { return impl_->port; }
-
-ListenAddress HttpServer::address() const { return ListenAddress{impl_->options.address.host, impl_->port}; }
-
-// ---- AdminServer ----
-
-namespace {
-
 HttpServerOptions ServerOptions(const AdminServerOptions& options) {
   HttpServerOptions server;
   server.address = options.address;
-  server.threads = options.threads;
-  // Admin requests are small; a large body is a mistake or an attack.
-  server.max_body_bytes = 64 * 1024;
+  server.handler_threads = options.handler_threads;
+  server.limits = options.limits;
+  // Probes are answered on the server's own thread: a stuck admin route or a slow /metrics
+  // cannot make the orchestrator think the process is dead.
+  server.inline_paths = {"/health", "/ready"};
   return server;
 }
 
@@ -302,6 +91,8 @@ void AdminServer::Stop() { server_.Stop(); }
 uint16_t AdminServer::port() const { return server_.port(); }
 
 ListenAddress AdminServer::address() const { return server_.address(); }
+
+HttpServerStats AdminServer::stats() const { return server_.stats(); }
 
 ServerResponse AdminServer::Dispatch(const ServerRequest& request) const {
   const std::string_view method = request.method == "HEAD" ? std::string_view("GET") : request.method;

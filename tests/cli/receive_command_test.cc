@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -27,6 +28,8 @@
 #include "cli/cli.h"
 #include "common/mutex.h"
 #include "http/signing.h"
+#include "testing/hostile_http.h"
+#include "testing/poll.h"
 
 namespace fraiseql::cli {
 namespace {
@@ -159,6 +162,7 @@ class Receiver {
   }
 
   bool listening() const { return port_ != 0; }
+  uint16_t port() const { return static_cast<uint16_t>(port_); }
   std::string url(std::string_view path = "/hooks") const {
     return "http://127.0.0.1:" + std::to_string(port_) + std::string(path);
   }
@@ -410,6 +414,48 @@ TEST(ReceiveTest, CountEndsTheCommandAfterThatManyRequests) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(lines[0], HasSubstr("POST /one"));
   EXPECT_THAT(lines[1], HasSubstr("POST /two"));
+}
+
+// ---- Hostile clients (docs/receive.md, "Limits"; the whole set: http_server_abuse_test.cc) ----
+
+TEST(ReceiveTest, HostileClientsAreRefusedWhileSignedDeliveriesKeepArriving) {
+  ReceiveOptions options = WithSecrets({std::string(kSecret)});
+  options.limits.request_deadline = 500ms;  // so that the slow clients meet it again and again
+  Receiver receiver(options);
+  ASSERT_TRUE(receiver.listening()) << receiver.err();
+  std::atomic<int> sent{0};
+  testing::Repeat deliveries(100ms, [&]() -> std::string {
+    const std::string body = R"({"n":)" + std::to_string(++sent) + "}";
+    const Reply reply = Post(receiver.url(), body, Sign("msg_abuse", kNow, body, {Secret(std::string(kSecret))}));
+    return reply.status == 200 ? "" : "delivery answered " + std::to_string(reply.status);
+  });
+  testing::Attack slow_heads(4, [&](std::stop_token stop, size_t client) {
+    testing::RawConnection connection(receiver.port(), "127.0.0." + std::to_string(2 + client));
+    return connection.TrickleUntilClosed("POST /hooks HTTP/1.1\r\nHost: a\r\nX-Slow: " + std::string(10000, 's'), 20ms,
+                                         stop, 10s);
+  });
+  // 64 MiB offered in chunks to a receiver whose limit is 10 MiB.
+  testing::RawConnection flood(receiver.port(), "127.0.0.9");
+  const size_t flooded = testing::SendChunkedUntilAnswered(flood, "/flood", 64 << 10, 64 << 20);
+  EXPECT_EQ(flood.status(), 413) << flood.received().substr(0, 200);
+  EXPECT_LT(flooded, size_t{64} << 20);
+  EXPECT_TRUE(testing::PollUntil([&] { return slow_heads.rounds_closed_by_server() >= 8; }));
+  const size_t until = deliveries.attempts() + 5;
+  EXPECT_TRUE(testing::PollUntil([&] { return deliveries.attempts() >= until; }));
+  slow_heads.Stop();
+  EXPECT_EQ(slow_heads.rounds_outlasted(), 0u);
+  EXPECT_THAT(deliveries.Stop(), ::testing::IsEmpty());
+  // The refused requests never reached the handler: every line is a delivery.
+  for (const std::string& line : receiver.lines()) EXPECT_THAT(line, HasSubstr("POST /hooks")) << line;
+  EXPECT_GE(receiver.lines().size(), 5u);
+}
+
+TEST(ReceiveTest, ServerLimitsDefaults) {
+  const HttpServerLimits limits = ReceiveOptions().limits;
+  EXPECT_EQ(limits.max_body_bytes, 10u << 20);
+  EXPECT_EQ(limits.request_deadline, 30s);
+  EXPECT_EQ(limits.max_connections_per_address, 64u);
+  EXPECT_EQ(limits.max_connections, HttpServerLimits().max_connections);
 }
 
 TEST(ReceiveTest, PortInUseIsExit1NamingTheAddress) {

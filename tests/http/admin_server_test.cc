@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,8 +14,11 @@
 #include <gtest/gtest.h>
 
 #include "common/log.h"
+#include "common/mutex.h"
 #include "metrics/families.h"
 #include "metrics/prometheus_text.h"
+#include "testing/hostile_http.h"
+#include "testing/poll.h"
 
 namespace fraiseql {
 namespace {
@@ -297,6 +301,90 @@ TEST(AdminServerTest, AThrowingHandlerIsA500WithoutItsMessage) {
   EXPECT_THAT(reply.headers + reply.body, Not(HasSubstr("secret-ish")));
 }
 
+// ---- Hostile clients (the whole set is in http_server_abuse_test.cc) ----
+
+TEST(AdminServerTest, HealthAndReadyAnswerWhileEveryHandlerThreadIsStuck) {
+  Mutex mu;
+  std::condition_variable changed;
+  bool released = false;
+  size_t stuck = 0;
+  AdminServerOptions options = WithToken();
+  options.handler_threads = 1;
+  Started admin(std::move(options));
+  ASSERT_TRUE(admin.server()
+                  .AddAdminRoute("POST", "/admin/stuck",
+                                 [&](const ServerRequest&) {
+                                   MutexLock lock(&mu);
+                                   ++stuck;
+                                   changed.notify_all();
+                                   while (!released) mu.Wait(changed);
+                                   return ServerResponse{};
+                                 })
+                  .has_value());
+  ASSERT_NO_FATAL_FAILURE(admin.Start());
+  testing::RawConnection request(admin.server().port());
+  ASSERT_TRUE(request.Send("POST /admin/stuck HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nAuthorization: Bearer " +
+                           std::string(kToken) + "\r\n\r\n"));
+  ASSERT_TRUE(testing::PollUntil([&] {
+    MutexLock lock(&mu);
+    return stuck == 1;
+  }));
+  EXPECT_EQ(Fetch("GET", admin.Url("/health")).status, 200);
+  EXPECT_EQ(Fetch("GET", admin.Url("/ready")).status, 200);
+  EXPECT_EQ(Fetch("HEAD", admin.Url("/ready")).status, 200);
+  {
+    MutexLock lock(&mu);
+    released = true;
+    changed.notify_all();
+  }
+  EXPECT_TRUE(testing::PollUntil([&] { request.ReadAvailable(); return request.status() != 0; }));
+  EXPECT_EQ(request.status(), 200);
+}
+
+TEST(AdminServerTest, AChunkedBodyOverTheAdminLimitIs413) {
+  Started admin(WithToken());
+  std::atomic<bool> called{false};
+  ASSERT_TRUE(admin.server()
+                  .AddAdminRoute("POST", "/admin/x",
+                                 [&called](const ServerRequest&) {
+                                   called = true;
+                                   return ServerResponse{};
+                                 })
+                  .has_value());
+  ASSERT_NO_FATAL_FAILURE(admin.Start());
+  testing::RawConnection connection(admin.server().port());
+  // 64 KiB is the admin server's limit; 16 MiB are offered.
+  testing::SendChunkedUntilAnswered(connection, "/admin/x", 16 << 10, 16 << 20);
+  EXPECT_EQ(connection.status(), 413) << connection.received().substr(0, 200);
+  EXPECT_FALSE(called);
+  EXPECT_EQ(admin.server().stats().bodies_too_large, 1u);
+  EXPECT_EQ(Fetch("GET", admin.Url("/health")).status, 200);
+}
+
+TEST(AdminServerTest, LimitsComeFromTheOptions) {
+  AdminServerOptions options = Ephemeral();
+  options.limits.max_connections_per_address = 1;
+  options.limits.request_deadline = std::chrono::seconds(30);
+  Started admin(std::move(options));
+  ASSERT_NO_FATAL_FAILURE(admin.Start());
+  testing::RawConnection held(admin.server().port(), "127.0.0.2");
+  ASSERT_TRUE(testing::PollUntil([&] { return admin.server().stats().open_connections == 1; }));
+  testing::RawConnection refused(admin.server().port(), "127.0.0.2");
+  EXPECT_TRUE(refused.WaitClosed());
+  EXPECT_EQ(refused.status(), 503);
+  EXPECT_EQ(Fetch("GET", admin.Url("/ready")).status, 200);  // from 127.0.0.1
+}
+
+TEST(AdminServerLimitsTest, DefaultsAreThoseOfTheServerWithSmallBodies) {
+  const HttpServerLimits server;
+  const HttpServerLimits admin = AdminServerOptions().limits;
+  EXPECT_EQ(admin.max_body_bytes, 64u << 10);
+  EXPECT_EQ(admin.max_head_bytes, server.max_head_bytes);
+  EXPECT_EQ(admin.request_deadline, server.request_deadline);
+  EXPECT_EQ(admin.max_connections, server.max_connections);
+  EXPECT_EQ(admin.max_connections_per_address, server.max_connections_per_address);
+}
+
 // ---- Lifecycle ----
 
 TEST(AdminServerTest, BindConflictNamesTheAddress) {
@@ -398,7 +486,7 @@ TEST(HttpServerTest, HandlerSeesMethodPathQueryHeadersAndBody) {
 
 TEST(HttpServerTest, OversizedBodyIs413) {
   HttpServerOptions options;
-  options.max_body_bytes = 16;
+  options.limits.max_body_bytes = 16;
   bool called = false;
   HttpServer server(options, [&called](const ServerRequest&) {
     called = true;

@@ -1,0 +1,104 @@
+// ConnectionTable: the caps, the eviction choice and the deadlines, on explicit time points.
+#include "http/connection_table.h"
+
+#include <chrono>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace fraiseql::http_internal {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using Verdict = ConnectionTable::Verdict;
+
+const SteadyTime kStart = SteadyTime() + 1h;
+
+ConnectionLimits Limits(size_t total, size_t per_address) { return ConnectionLimits{total, per_address, 10s}; }
+
+TEST(ConnectionTableTest, AdmitsUpToThePerAddressCapAndCountsEachAddressApart) {
+  ConnectionTable table(Limits(100, 2));
+  EXPECT_EQ(table.Admit(1, "10.0.0.1", kStart).verdict, Verdict::kAdmitted);
+  EXPECT_EQ(table.Admit(2, "10.0.0.1", kStart).verdict, Verdict::kAdmitted);
+  EXPECT_EQ(table.Admit(3, "10.0.0.1", kStart).verdict, Verdict::kOverAddressCap);
+  EXPECT_EQ(table.Admit(4, "10.0.0.2", kStart).verdict, Verdict::kAdmitted);
+  EXPECT_EQ(table.open(), 3u);
+  table.Remove(1);
+  EXPECT_EQ(table.Admit(5, "10.0.0.1", kStart).verdict, Verdict::kAdmitted);
+}
+
+TEST(ConnectionTableTest, WhenFullTheConnectionReadingLongestIsGivenUp) {
+  ConnectionTable table(Limits(3, 10));
+  table.Admit(1, "a", kStart);
+  table.Admit(2, "b", kStart + 1s);
+  table.Admit(3, "c", kStart + 2s);
+  // 1 is being answered, 2 has read longest of the rest.
+  table.Enter(1, ConnectionPhase::kHandling, kStart + 3s);
+  const ConnectionTable::Admission admission = table.Admit(4, "d", kStart + 4s);
+  EXPECT_EQ(admission.verdict, Verdict::kAdmitted);
+  EXPECT_EQ(admission.evict, 2u);
+  EXPECT_EQ(table.open(), 3u);
+  EXPECT_EQ(table.known(), 4u);  // 2 until its close is reported
+  table.Remove(2);
+  EXPECT_EQ(table.known(), 3u);
+  EXPECT_EQ(table.open(), 3u);
+}
+
+TEST(ConnectionTableTest, AKeepAliveConnectionReadingAgainQueuesBehindOlderReaders) {
+  ConnectionTable table(Limits(2, 10));
+  table.Admit(1, "a", kStart);
+  table.Admit(2, "b", kStart + 1s);
+  // 1 got its answer and waits for its next request: that wait starts now.
+  table.Enter(1, ConnectionPhase::kWriting, kStart + 2s);
+  table.Enter(1, ConnectionPhase::kReading, kStart + 3s);
+  EXPECT_EQ(table.Admit(3, "c", kStart + 4s).evict, 2u);
+}
+
+TEST(ConnectionTableTest, WhenFullAndNoneIsReadingTheNewOneIsRefused) {
+  ConnectionTable table(Limits(2, 10));
+  table.Admit(1, "a", kStart);
+  table.Admit(2, "b", kStart);
+  table.Enter(1, ConnectionPhase::kHandling, kStart);
+  table.Enter(2, ConnectionPhase::kWriting, kStart);
+  const ConnectionTable::Admission admission = table.Admit(3, "c", kStart);
+  EXPECT_EQ(admission.verdict, Verdict::kOverTotalCap);
+  EXPECT_FALSE(admission.evict.has_value());
+  EXPECT_EQ(table.known(), 2u);
+}
+
+TEST(ConnectionTableTest, DeadlinesRunWhileReadingAndWritingNotWhileHandling) {
+  ConnectionTable table(Limits(10, 10));
+  table.Admit(1, "a", kStart);       // reading until kStart + 10s
+  table.Admit(2, "a", kStart + 1s);  // handled from kStart + 2s: no deadline
+  table.Admit(3, "a", kStart + 1s);  // writing from kStart + 5s: until kStart + 15s
+  table.Enter(2, ConnectionPhase::kHandling, kStart + 2s);
+  table.Enter(3, ConnectionPhase::kWriting, kStart + 5s);
+  EXPECT_EQ(table.NextDeadline(), kStart + 10s);
+  EXPECT_THAT(table.TakeOverdue(kStart + 10s - 1ms), IsEmpty());
+  EXPECT_THAT(table.TakeOverdue(kStart + 10s), ElementsAre(1u));
+  EXPECT_THAT(table.TakeOverdue(kStart + 10s), IsEmpty());  // each once
+  EXPECT_EQ(table.NextDeadline(), kStart + 15s);
+  EXPECT_THAT(table.TakeOverdue(kStart + 1h), ElementsAre(3u));
+  EXPECT_EQ(table.NextDeadline(), std::nullopt);
+  EXPECT_EQ(table.open(), 1u);  // 2, still being handled
+}
+
+TEST(ConnectionTableTest, GivenUpConnectionsNoLongerCountOrChangePhase) {
+  ConnectionTable table(Limits(10, 1));
+  table.Admit(1, "a", kStart);
+  EXPECT_THAT(table.TakeOverdue(kStart + 10s), ElementsAre(1u));
+  EXPECT_EQ(table.open(), 0u);
+  EXPECT_EQ(table.Admit(2, "a", kStart + 10s).verdict, Verdict::kAdmitted);  // the address slot is free
+  table.Enter(1, ConnectionPhase::kReading, kStart + 11s);                   // ignored
+  EXPECT_EQ(table.NextDeadline(), kStart + 20s);
+  table.Remove(1);
+  table.Remove(1);
+  table.Remove(99);
+  EXPECT_EQ(table.open(), 1u);
+  EXPECT_EQ(table.known(), 1u);
+}
+
+}  // namespace
+}  // namespace fraiseql::http_internal
