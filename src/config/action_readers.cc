@@ -49,16 +49,22 @@ std::string TypeList() {
   return list;
 }
 
+// Whether a URL may be quoted (redacted) in a message, or is a credential as a whole (a Slack
+// incoming-webhook URL: its path is the secret).
+enum class UrlSecrecy { kRedactCredentials, kWholeUrlIsSecret };
+
 // The HTTP engine's own rule (common/url.h): a URL it could never send to fails here, not on
 // every delivery. Messages show the URL redacted, or what the file says for one from the
-// environment.
-void CheckHttpUrl(TableReader& in, std::string_view key, const StringValue& url) {
+// environment, or nothing of it when the whole URL is the secret.
+void CheckHttpUrl(TableReader& in, std::string_view key, const StringValue& url, UrlSecrecy secrecy) {
   const std::string name = "'" + in.section() + "." + std::string(key) + "'";
   if (url.text.size() > 2048) {
     in.context().Error(in.context().Where(*url.node), name + " is longer than 2048 bytes");
   } else if (Result<void> sendable = CheckSendableUrl(url.text); !sendable) {
+    const bool quote = secrecy == UrlSecrecy::kRedactCredentials || url.via_env_key;
     in.context().Error(in.context().Where(*url.node),
-                       name + " is " + ShownUrl(url) + ": " + sendable.error().message);
+                       name + (quote ? " is " + ShownUrl(url) : std::string(" (not shown: it is a credential)")) +
+                           ": " + sendable.error().message);
   }
 }
 
@@ -148,7 +154,7 @@ WebhookAction ReadWebhook(TableReader& in) {
   WebhookAction out;
   std::optional<StringValue> url = in.ValueOrEnv("url", "url_env");
   if (url) {
-    CheckHttpUrl(in, "url", *url);
+    CheckHttpUrl(in, "url", *url, UrlSecrecy::kRedactCredentials);
     out.url = std::move(url->text);
     out.url_from_environment = url->from_environment;
   } else if (!in.Has("url") && !in.Has("url_env")) {
@@ -180,7 +186,7 @@ WebhookAction ReadWebhook(TableReader& in) {
 SlackAction ReadSlack(TableReader& in) {
   SlackAction out;
   if (std::optional<StringValue> url = in.ValueOrEnv("webhook_url", "webhook_url_env")) {
-    CheckHttpUrl(in, "webhook_url", *url);
+    CheckHttpUrl(in, "webhook_url", *url, UrlSecrecy::kWholeUrlIsSecret);
     out.webhook_url = Secret(std::move(url->text));
   } else if (!in.Has("webhook_url") && !in.Has("webhook_url_env")) {
     in.Error("'" + in.section() + "' (slack) needs 'webhook_url' or 'webhook_url_env'");

@@ -201,6 +201,16 @@ TEST(ConfigLoadTimeChecks, WebhookAndSlackUrlsMustBeSendable) {
   EXPECT_TRUE(LoadAction("type = \"webhook\", url = \"https://user:pw@[::1]:8443/h?token=t\"").ok());
 }
 
+// A Slack incoming-webhook URL is a credential as a whole (its path is the secret): a message
+// about one written in the file names the key, never the URL.
+TEST(ConfigLoadTimeChecks, ASlackUrlIsNeverQuoted) {
+  LoadResult result = LoadAction("type = \"slack\", webhook_url = \"https://hooks.slack.com:0/services/T0/B0/hunter2\"");
+  EXPECT_THAT(OnlyError(result).message,
+              AllOf(HasSubstr("'observers[0].actions[0].webhook_url' (not shown: it is a credential)"),
+                    HasSubstr("port is not a number")));
+  EXPECT_THAT(AllDiagnostics(result), AllOf(Not(HasSubstr("hunter2")), Not(HasSubstr("slack.com"))));
+}
+
 TEST(ConfigLoadTimeChecks, HeadersTheProductSetsCannotBeConfigured) {
   LoadResult result = LoadAction(
       "type = \"webhook\", url = \"https://a\", "
