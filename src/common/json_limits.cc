@@ -1,5 +1,6 @@
 #include "common/json_limits.h"
 
+#include <algorithm>
 #include <string>
 
 namespace fraiseql {
@@ -17,6 +18,44 @@ std::string Bytes(size_t count) {
   if (count >= kMiB && count % kMiB == 0) return std::to_string(count / kMiB) + " MiB";
   return std::to_string(count) + " bytes";
 }
+
+// Keeps the first error of a SAX parse and stops there; every value is accepted and dropped.
+class ErrorRecorder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t at, const std::string&, const nlohmann::json::exception& error) override {
+    position = at;
+    reason = WithoutPrefixes(error.what());
+    return false;
+  }
+
+  size_t position = 0;
+  std::string reason = "it ends too early";
+
+ private:
+  // "[json.exception.parse_error.101] parse error at line 3, column 0: <reason>": the id is
+  // nlohmann's, and its position disagrees with ours (it counts columns from 0, after the byte).
+  static std::string WithoutPrefixes(std::string message) {
+    if (message.starts_with("[json.exception.")) {
+      if (const size_t end = message.find("] "); end != std::string::npos) message.erase(0, end + 2);
+    }
+    if (message.starts_with("parse error")) {
+      if (const size_t end = message.find(": "); end != std::string::npos) message.erase(0, end + 2);
+    }
+    return message;
+  }
+};
 
 }  // namespace
 
@@ -63,20 +102,16 @@ Result<void> CheckJsonLimits(std::string_view text, const JsonLimits& limits) {
 
 Result<nlohmann::json> ParseJsonWithin(std::string_view text, const JsonLimits& limits) {
   FRAISEQL_RETURN_IF_ERROR(CheckJsonLimits(text, limits));
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& error) {
-    // `byte` counts from 1 and names the last byte read; 0 when nothing was.
-    const size_t offset = error.byte > 0 ? error.byte - 1 : 0;
-    // "[json.exception.parse_error.101] parse error at line 3, column 0: <reason>": the id is
-    // nlohmann's, and its position disagrees with ours (it counts columns from 0, after the byte).
-    std::string reason = error.what();
-    if (const size_t end = reason.find(": "); reason.starts_with("[json.exception.") && end != std::string::npos) {
-      reason.erase(0, end + 2);
-    }
-    return Refusal(text, std::min(offset, text.size()), kJsonSyntax,
-                   "invalid JSON at byte offset " + std::to_string(offset) + ": " + reason);
-  }
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!value.is_discarded()) return value;
+  // Read again to say where and why: without exceptions, since nlohmann throws out_of_range, not
+  // parse_error, for a number too large for a double (1e309), and an uncaught one ends the process.
+  ErrorRecorder recorder;
+  nlohmann::json::sax_parse(text, &recorder);
+  // `position` counts from 1 and names the last byte read; 0 when nothing was.
+  const size_t offset = std::min(recorder.position > 0 ? recorder.position - 1 : 0, text.size());
+  return Refusal(text, offset, kJsonSyntax,
+                 "invalid JSON at byte offset " + std::to_string(offset) + ": " + recorder.reason);
 }
 
 }  // namespace fraiseql

@@ -165,6 +165,19 @@ TEST_F(EventLimits, AHugeStringWithinTheLimitIsFine) {
   EXPECT_EQ(json::parse(run.out)["event"]["data"]["note"].get<std::string>().size(), big.size());
 }
 
+TEST_F(EventLimits, ANumberTooLargeForADoubleIsAnErrorNotACrash) {
+  // nlohmann reports 1e309 with out_of_range, not parse_error: an error with its place, never an
+  // exception (the listener reads change-log rows with the same function).
+  std::string text = EventWithDepth(0);
+  text.replace(text.find("\"data\": {}"), 10, "\"data\": {\"total\": 1e309}");
+  const std::string event = WriteTempFile("overflow.json", text);
+  const testing::CliRun run = Debug(event);
+  EXPECT_EQ(run.exit_code, cli::kExitInvalidInput);
+  EXPECT_THAT(run.err, HasSubstr(event + ":3:"));
+  EXPECT_THAT(run.err, HasSubstr(": error: invalid JSON at byte offset "));
+  EXPECT_THAT(run.err, HasSubstr("number overflow parsing '1e309'"));
+}
+
 TEST(PreviewLimits, ABodyTemplateNestedPastTheLimitIsShownAsItsText) {
   // A template is config, under the TOML limits, but a string in it may hold any JSON text: the
   // preview shows it as what would be sent, a string, rather than as a value it would recurse into.

@@ -120,6 +120,13 @@ TEST(ParseJsonWithin, ASyntaxErrorNamesItsByteOffsetLineAndColumn) {
   EXPECT_THAT(bad.error().message, ::testing::Not(HasSubstr("column 0")));
   EXPECT_EQ(bad.error().location, (SourceLocation{"", 2, 11}));
 
+  // nlohmann throws out_of_range, not parse_error, for this one: it must not escape.
+  Result<nlohmann::json> overflow = ParseJsonWithin("{\"total\": 1e309}");
+  ASSERT_FALSE(overflow);
+  EXPECT_EQ(overflow.error().DetailCode(kJsonErrorDomain), kJsonSyntax);
+  EXPECT_EQ(overflow.error().message, "invalid JSON at byte offset 14: number overflow parsing '1e309'");
+  EXPECT_EQ(overflow.error().location, (SourceLocation{"", 1, 15}));
+
   Result<nlohmann::json> empty = ParseJsonWithin("");
   ASSERT_FALSE(empty);
   EXPECT_EQ(empty.error().DetailCode(kJsonErrorDomain), kJsonSyntax);
