@@ -59,7 +59,8 @@ TEST(RedactUrlTest, RedactsUserinfoAlways) {
 TEST(RedactUrlTest, RedactsCredentialQueryValuesAndKeepsTheRest) {
   EXPECT_EQ(RedactUrl("https://host/hook?token=abc&page=2&Signature=xyz;sig=1"),
             "https://host/hook?token=<redacted>&page=2&Signature=<redacted>;sig=<redacted>");
-  EXPECT_EQ(RedactUrl("https://host/?api%5Fkey=abc&flag&key="), "https://host/?api%5Fkey=<redacted>&flag&key=<redacted>");
+  EXPECT_EQ(RedactUrl("https://host/?api%5Fkey=abc&flag&key="),
+            "https://host/?api%5Fkey=<redacted>&flag&key=<redacted>");
   EXPECT_EQ(RedactUrl("https://host/cb#access_token=abc&state=s"), "https://host/cb#access_token=<redacted>&state=s");
 }
 
