@@ -1,6 +1,35 @@
 #include "http/connection_table.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <iterator>
+
 namespace fraiseql::http_internal {
+
+ClientAddress DescribeClient(const sockaddr* address) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address == nullptr) return {"unknown", "unknown"};
+  if (address->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    return {text, text};
+  }
+  if (address->sa_family != AF_INET6) return {"unknown", "unknown"};
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+  if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+    ::inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);
+    return {text, text};
+  }
+  ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+  in6_addr prefix = in6->sin6_addr;
+  std::fill(std::begin(prefix.s6_addr) + 8, std::end(prefix.s6_addr), uint8_t{0});
+  char prefix_text[INET6_ADDRSTRLEN] = "";
+  ::inet_ntop(AF_INET6, &prefix, prefix_text, sizeof prefix_text);
+  return {text, std::string(prefix_text) + "/64"};
+}
 
 ConnectionTable::Admission ConnectionTable::Admit(ConnectionId id, const std::string& address, SteadyTime now) {
   Admission admission;

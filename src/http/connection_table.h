@@ -14,10 +14,21 @@
 #include <utility>
 #include <vector>
 
+struct sockaddr;
+
 namespace fraiseql::http_internal {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 using ConnectionId = uint64_t;
+
+struct ClientAddress {
+  std::string text;  // shown to handlers: "192.0.2.7", "2001:db8::1"
+  std::string key;   // what the per-address cap counts: the address, or its IPv6 /64
+};
+
+// An IPv6 client usually holds a whole /64, so the cap counts /64s there; an IPv4-mapped IPv6
+// address is its IPv4 address. "unknown" for null and other families.
+ClientAddress DescribeClient(const sockaddr* address);
 
 // Where a connection is in its request. Deadlines bind while the client has the move: reading
 // (its request, head and body) and writing (our answer, which it must take). While a handler

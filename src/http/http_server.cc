@@ -7,7 +7,6 @@
 // as it arrives; what it lacks (an absolute deadline, a 503 at the connection caps, handlers off
 // the reading thread) is built here around its documented hooks.
 
-#include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -39,7 +38,9 @@ namespace {
 using namespace std::chrono_literals;
 using http_internal::ConnectionId;
 using http_internal::ConnectionPhase;
+using http_internal::ClientAddress;
 using http_internal::ConnectionTable;
+using http_internal::DescribeClient;
 using http_internal::SteadyTime;
 
 // A refusal kind is logged at most once per this long (with how many went unlogged), so that an
@@ -112,42 +113,9 @@ uint16_t BoundPort(int fd) {
   return ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
 }
 
-// ---- Client addresses ----
-
-struct ClientAddress {
-  std::string text;  // shown to handlers: "192.0.2.7", "2001:db8::1"
-  std::string key;   // what the per-address cap counts: the address, or an IPv6 /64
-};
-
-// An IPv6 client usually holds a whole /64, so the cap counts /64s there; an IPv4-mapped
-// address is its IPv4 address.
-ClientAddress DescribeClient(const sockaddr* address) {
-  char text[INET6_ADDRSTRLEN] = "";
-  if (address == nullptr) return {"unknown", "unknown"};
-  if (address->sa_family == AF_INET) {
-    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
-    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    return {text, text};
-  }
-  if (address->sa_family == AF_INET6) {
-    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-      ::inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof text);
-      return {text, text};
-    }
-    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    in6_addr prefix = in6->sin6_addr;
-    std::fill(std::begin(prefix.s6_addr) + 8, std::end(prefix.s6_addr), uint8_t{0});
-    char prefix_text[INET6_ADDRSTRLEN] = "";
-    ::inet_ntop(AF_INET6, &prefix, prefix_text, sizeof prefix_text);
-    return {text, std::string(prefix_text) + "/64"};
-  }
-  return {"unknown", "unknown"};
-}
-
 // ---- Refusals ----
 
-enum class Refusal { kAddressCap, kTotalCap, kEvicted, kDeadline, kBodyTooLarge, kQueueFull };
+enum class Refusal { kAddressCap, kTotalCap, kEvicted, kDeadline, kBodyTooLarge, kBodiesFull, kQueueFull };
 
 std::string_view RefusalMessage(Refusal refusal) {
   switch (refusal) {
@@ -161,6 +129,8 @@ std::string_view RefusalMessage(Refusal refusal) {
       return "HTTP server closed a connection at request_deadline (request or answer not through in time)";
     case Refusal::kBodyTooLarge:
       return "HTTP server refused a request body over max_body_bytes";
+    case Refusal::kBodiesFull:
+      return "HTTP server refused a request body: max_buffered_body_bytes are held for other requests";
     case Refusal::kQueueFull:
       return "HTTP server refused a request: every handler thread busy and max_queued_requests waiting";
   }
@@ -377,7 +347,7 @@ Result<ListenAddress> ParseListenAddress(std::string_view text) {
 //   writing  (until MHD has sent the answer) -> reading again on keep-alive.
 // Closing from outside MHD is a shutdown() of the socket: MHD then sees the end of the stream
 // and closes the connection itself. That is safe only while the descriptor is the connection's:
-// MHD reports a connection closed (OnConnection, CLOSED) before it closes the descriptor, and
+// MHD reports a connection closed (ConnectionCallback, CLOSED) before it closes the descriptor, and
 // the table forgets it under the same lock the shutdown() is done under.
 
 struct HttpServer::Impl {
@@ -392,7 +362,8 @@ struct HttpServer::Impl {
   struct Request {
     std::string target;
     bool head_done = false;       // the access handler has seen the whole head
-    bool body_refused = false;    // answered 413 in the middle of the body; the rest is dropped
+    bool body_refused = false;    // answered in the middle of the body; the rest is dropped
+    size_t buffered = 0;          // body bytes counted in stats.body_bytes_held
     bool answered = false;        // a handler thread has set `response`
     ServerResponse response;      // written by the handler thread before it resumes MHD
     ServerRequest request;
@@ -568,7 +539,11 @@ struct HttpServer::Impl {
       uint64_t declared = 0;
       const auto [end, error] = std::from_chars(length->data(), length->data() + length->size(), declared);
       if (error == std::errc() && declared > options.limits.max_body_bytes) {
-        CountBodyTooLarge(connection);
+        {
+          MutexLock lock(&mu);
+          ++stats.bodies_too_large;
+        }
+        refusals.Note(Refusal::kBodyTooLarge, connection.client.text);
         EnterPhase(connection, ConnectionPhase::kWriting);
         return Queue(mhd, PlainText(413, BodyTooLargeText(options.limits.max_body_bytes)), /*close=*/true);
       }
@@ -578,28 +553,46 @@ struct HttpServer::Impl {
 
   void OnBodyPiece(const Connection& connection, Request& request, std::string_view piece) {
     if (request.body_refused) return;  // dropped: the client was told, the deadline ends it
-    std::string& body = request.request.body;
-    if (piece.size() > options.limits.max_body_bytes - body.size()) {
-      // MHD cannot queue an answer in the middle of a body, so it goes onto the socket directly;
-      // the end of our side of the stream follows it. What the client still sends is read and
-      // dropped (so it can read our answer rather than a reset) until it stops or its deadline.
-      request.body_refused = true;
-      body.clear();
-      body.shrink_to_fit();
-      WriteRaw(connection.fd, 413, "Content Too Large", BodyTooLargeText(options.limits.max_body_bytes));
-      ::shutdown(connection.fd, SHUT_WR);
-      CountBodyTooLarge(connection);
-      return;
-    }
-    body.append(piece);
-  }
-
-  void CountBodyTooLarge(const Connection& connection) {
+    std::optional<Refusal> refused;
     {
       MutexLock lock(&mu);
-      ++stats.bodies_too_large;
+      if (piece.size() > options.limits.max_body_bytes - request.request.body.size()) {
+        ++stats.bodies_too_large;
+        refused = Refusal::kBodyTooLarge;
+      } else if (piece.size() > options.limits.max_buffered_body_bytes - stats.body_bytes_held) {
+        ++stats.refused_bodies_full;
+        refused = Refusal::kBodiesFull;
+      } else {
+        stats.body_bytes_held += piece.size();
+        request.buffered += piece.size();
+      }
     }
-    refusals.Note(Refusal::kBodyTooLarge, connection.client.text);
+    if (!refused) {
+      request.request.body.append(piece);
+    } else if (*refused == Refusal::kBodyTooLarge) {
+      RefuseBody(connection, request, 413, "Content Too Large", BodyTooLargeText(options.limits.max_body_bytes));
+    } else {
+      RefuseBody(connection, request, 503, "Service Unavailable", "server busy, retry shortly\n", "Retry-After: 1\r\n");
+    }
+    if (refused) refusals.Note(*refused, connection.client.text);
+  }
+
+  // MHD cannot queue an answer in the middle of a body, so it goes onto the socket directly, and
+  // the end of our side of the stream follows it. What the client still sends is read and dropped
+  // (so that it reads our answer rather than a reset) until it stops or its deadline passes.
+  void RefuseBody(const Connection& connection, Request& request, int status, std::string_view reason,
+                  std::string_view text, std::string_view extra_headers = "") {
+    request.body_refused = true;
+    Release(request);
+    WriteRaw(connection.fd, status, reason, text, extra_headers);
+    ::shutdown(connection.fd, SHUT_WR);
+  }
+
+  // The request's body no longer counts against max_buffered_body_bytes.
+  void Release(Request& request) {
+    std::string().swap(request.request.body);
+    MutexLock lock(&mu);
+    stats.body_bytes_held -= std::exchange(request.buffered, 0);
   }
 
   MHD_Result Dispatch(MHD_Connection* mhd, const Connection& connection, Request& request) {
@@ -665,10 +658,12 @@ struct HttpServer::Impl {
 
   static void CompletedCallback(void* self, MHD_Connection* mhd, void** request_context,
                                 MHD_RequestTerminationCode /*why*/) {
-    delete static_cast<Request*>(*request_context);
+    Impl& impl = *static_cast<Impl*>(self);
+    std::unique_ptr<Request> request(static_cast<Request*>(*request_context));
     *request_context = nullptr;
+    if (request) impl.Release(*request);
     // Answered (or given up): the wait for the next request on this connection starts now.
-    static_cast<Impl*>(self)->EnterPhase(ConnectionOf(mhd), ConnectionPhase::kReading);
+    impl.EnterPhase(ConnectionOf(mhd), ConnectionPhase::kReading);
   }
 
   static void ConnectionCallback(void* self, MHD_Connection* mhd, void** socket_context,

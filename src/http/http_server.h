@@ -66,6 +66,10 @@ struct HttpServerLimits {
   // before the handler runs; a chunked one as soon as it grows past the limit, so no more than
   // this is ever held for a request.
   size_t max_body_bytes = 1 << 20;
+  // Request bodies held at once, all requests together, from their first byte until they are
+  // answered. A piece that would pass it is refused with 503 (Retry-After: 1) and its connection
+  // closed, so that many bodies just under max_body_bytes cannot exhaust memory either.
+  size_t max_buffered_body_bytes = 64 << 20;
   // A request line and headers larger than about this are refused with 431 (414 when the target
   // alone does not fit). Bounds the memory a connection holds while its head arrives.
   size_t max_head_bytes = 16 << 10;
@@ -97,11 +101,13 @@ struct HttpServerOptions {
 // What the server has refused so far; for tests and log lines.
 struct HttpServerStats {
   size_t open_connections = 0;
+  size_t body_bytes_held = 0;           // of requests not yet answered
   uint64_t refused_at_address_cap = 0;  // 503: max_connections_per_address
   uint64_t refused_at_total_cap = 0;    // 503: max_connections, and none could be closed instead
   uint64_t evicted = 0;                 // closed to make room for a new connection
   uint64_t closed_at_deadline = 0;      // request_deadline passed
   uint64_t bodies_too_large = 0;        // 413
+  uint64_t refused_bodies_full = 0;     // 503: max_buffered_body_bytes
   uint64_t refused_queue_full = 0;      // 503: max_queued_requests
 };
 

@@ -24,6 +24,7 @@
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "testing/child_process.h"
+#include "testing/hostile_http.h"
 #include "testing/http_get.h"
 #include "testing/http_receiver.h"
 #include "testing/private_cluster.h"
@@ -495,6 +496,64 @@ INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id
   EXPECT_THAT(std::string(*reasons->Get(2, 0)), HasSubstr("MERGE"));
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0));
+}
+
+
+// Issue 10, section 2, at the level of the process: hostile clients on the admin port (slow
+// heads, slow bodies, chunked floods, 200 idle connections; no token needed for any of it) while
+// rows keep arriving. Every probe of /ready is answered and every row is delivered. The rest of
+// the attacks, with short deadlines, are in tests/http/http_server_abuse_test.cc.
+TEST(DaemonTest, AdminServerUnderAttackAnswersProbesWhileDeliveriesContinue) {
+  testing::ScratchDatabase database("daemonabuse");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  auto daemon = StartDaemon(WriteConfig(DaemonConfig(url, "test", {receiver.url("/orders")})));
+  std::string address;
+  ASSERT_TRUE(testing::PollUntil([&] { return !(address = MetricsAddress(*daemon)).empty(); }, 30s)) << daemon->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return testing::HttpGet("http://" + address + "/ready").status == 200; }, 30s))
+      << daemon->output();
+  const auto port = static_cast<uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
+
+  testing::Repeat probe(200ms, testing::Expect200("http://" + address + "/ready"));
+  testing::Attack slow_heads(4, [port](std::stop_token stop, size_t client) {
+    testing::RawConnection connection(port, "127.0.0." + std::to_string(2 + client));
+    return connection.TrickleUntilClosed("GET /metrics HTTP/1.1\r\nHost: a\r\nX-Slow: " + std::string(100000, 's'), 100ms,
+                                         stop, 60s);
+  });
+  testing::Attack slow_bodies(4, [port](std::stop_token stop, size_t client) {
+    testing::RawConnection connection(port, "127.0.0." + std::to_string(6 + client));
+    if (!connection.Send("POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 60000\r\n\r\n")) return connection.closed();
+    return connection.TrickleUntilClosed(std::string(60000, 'b'), 100ms, stop, 60s);
+  });
+  testing::Attack floods(2, [port](std::stop_token, size_t client) {
+    testing::RawConnection connection(port, "127.0.0." + std::to_string(10 + client));
+    testing::SendChunkedUntilAnswered(connection, "/health", 16 << 10, 64 << 20);
+    EXPECT_EQ(connection.status(), 413);
+    return connection.closed();
+  });
+  std::vector<testing::RawConnection> idle;
+  for (size_t i = 0; i < 200; ++i) idle.emplace_back(port, "127.0.1." + std::to_string(1 + i / 16));
+
+  for (int batch = 0; batch < 5; ++batch) {
+    InsertOrders(url, 1 + batch * 20, 20);
+    const size_t expected = static_cast<size_t>(batch + 1) * 20;
+    ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == expected; }, 60s)) << daemon->output();
+  }
+  // Every slow client and idle connection meets the deadline (10 s), trickling or not.
+  EXPECT_TRUE(testing::PollUntil(
+      [&] { return slow_heads.rounds_closed_by_server() >= 4 && slow_bodies.rounds_closed_by_server() >= 4; }, 60s));
+  for (testing::RawConnection& connection : idle) EXPECT_TRUE(connection.WaitClosed(60s));
+  const size_t probes = probe.attempts();
+  EXPECT_TRUE(testing::PollUntil([&] { return probe.attempts() >= probes + 5; }));
+  for (testing::Attack* attack : {&slow_heads, &slow_bodies, &floods}) {
+    attack->Stop();
+    EXPECT_EQ(attack->rounds_outlasted(), 0u);
+  }
+  EXPECT_THAT(probe.Stop(), ::testing::IsEmpty()) << "of " << probe.attempts() << " probes";
+  EXPECT_EQ(receiver.request_count(), 100u) << Repeats(receiver);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(30s), std::optional<int>(0)) << daemon->output();
 }
 
 }  // namespace

@@ -484,6 +484,21 @@ TEST(HttpServerTest, HandlerSeesMethodPathQueryHeadersAndBody) {
   EXPECT_EQ(seen->remote_address, "127.0.0.1");
 }
 
+TEST(HttpServerTest, ServesOnIPv6) {
+  HttpServerOptions options;
+  options.address = {"::1", 0};
+  std::string remote;
+  HttpServer server(options, [&remote](const ServerRequest& request) {
+    remote = request.remote_address;
+    return ServerResponse{};
+  });
+  ASSERT_TRUE(server.Start().has_value());
+  EXPECT_EQ(server.address().ToString(), "[::1]:" + std::to_string(server.port()));
+  EXPECT_EQ(Fetch("GET", "http://[::1]:" + std::to_string(server.port()) + "/x").status, 200);
+  server.Stop();
+  EXPECT_EQ(remote, "::1");
+}
+
 TEST(HttpServerTest, OversizedBodyIs413) {
   HttpServerOptions options;
   options.limits.max_body_bytes = 16;

@@ -1,6 +1,10 @@
 // ConnectionTable: the caps, the eviction choice and the deadlines, on explicit time points.
 #include "http/connection_table.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
 
 #include <gmock/gmock.h>
@@ -98,6 +102,35 @@ TEST(ConnectionTableTest, GivenUpConnectionsNoLongerCountOrChangePhase) {
   table.Remove(99);
   EXPECT_EQ(table.open(), 1u);
   EXPECT_EQ(table.known(), 1u);
+}
+
+sockaddr_in6 V6(const char* text) {
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  ::inet_pton(AF_INET6, text, &address.sin6_addr);
+  return address;
+}
+
+TEST(DescribeClientTest, IPv4IsCountedByAddressIPv6ByItsSlash64) {
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  ::inet_pton(AF_INET, "192.0.2.7", &v4.sin_addr);
+  const ClientAddress four = DescribeClient(reinterpret_cast<const sockaddr*>(&v4));
+  EXPECT_EQ(four.text, "192.0.2.7");
+  EXPECT_EQ(four.key, "192.0.2.7");
+
+  const sockaddr_in6 a = V6("2001:db8:1:2::1");
+  const sockaddr_in6 b = V6("2001:db8:1:2:ffff::9");
+  const sockaddr_in6 c = V6("2001:db8:1:3::1");
+  EXPECT_EQ(DescribeClient(reinterpret_cast<const sockaddr*>(&a)).text, "2001:db8:1:2::1");
+  EXPECT_EQ(DescribeClient(reinterpret_cast<const sockaddr*>(&a)).key, "2001:db8:1:2::/64");
+  EXPECT_EQ(DescribeClient(reinterpret_cast<const sockaddr*>(&b)).key, "2001:db8:1:2::/64");
+  EXPECT_EQ(DescribeClient(reinterpret_cast<const sockaddr*>(&c)).key, "2001:db8:1:3::/64");
+
+  const sockaddr_in6 mapped = V6("::ffff:192.0.2.7");
+  EXPECT_EQ(DescribeClient(reinterpret_cast<const sockaddr*>(&mapped)).text, "192.0.2.7");
+  EXPECT_EQ(DescribeClient(reinterpret_cast<const sockaddr*>(&mapped)).key, "192.0.2.7");
+  EXPECT_EQ(DescribeClient(nullptr).key, "unknown");
 }
 
 }  // namespace

@@ -250,9 +250,40 @@ TEST_F(HttpServerAbuseTest, ContentLengthOverTheLimitIs413BeforeTheBodyIsSent) {
   EXPECT_EQ(flood_handled_, 0u);
 }
 
+TEST_F(HttpServerAbuseTest, BodiesHeldAtOnceAreCappedInAll) {
+  HttpServerLimits limits = TestLimits();  // a body may be 64 KiB
+  limits.max_buffered_body_bytes = 100 << 10;
+  limits.request_deadline = 30s;
+  ASSERT_NO_FATAL_FAILURE(Start(limits));
+  // One body all but complete, held...
+  RawConnection held(port_, Attacker(0));
+  ASSERT_TRUE(held.Send("POST /flood HTTP/1.1\r\nHost: a\r\nContent-Length: 60000\r\n\r\n" + std::string(59999, 'a')));
+  ASSERT_TRUE(PollUntil([&] { return server_->stats().body_bytes_held >= 59999; }));
+  // ...leaves no room for a second one as large, though each is within max_body_bytes.
+  RawConnection second(port_, Attacker(1));
+  second.Send("POST /flood HTTP/1.1\r\nHost: a\r\nContent-Length: 60000\r\n\r\n" + std::string(60000, 'b'));
+  EXPECT_TRUE(second.WaitClosed());
+  EXPECT_EQ(second.status(), 503) << second.received();
+  EXPECT_THAT(second.received(), HasSubstr("Retry-After: 1"));
+  EXPECT_EQ(server_->stats().refused_bodies_full, 1u);
+  LetTrafficRun();  // small deliveries still fit
+  // The held one completes, and its room is given back.
+  ASSERT_TRUE(held.Send("a"));
+  EXPECT_TRUE(PollUntil([&] { held.ReadAvailable(); return held.status() != 0; }));
+  EXPECT_EQ(held.status(), 200);
+  EXPECT_TRUE(PollUntil([&] { return server_->stats().body_bytes_held == 0; }));
+  RawConnection third(port_, Attacker(2));
+  third.Send("POST /flood HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: 60000\r\n\r\n" +
+             std::string(60000, 'c'));
+  EXPECT_TRUE(third.WaitClosed());
+  EXPECT_EQ(third.status(), 200);
+  EXPECT_EQ(flood_handled_, 2u);
+}
+
 // ---- Heads ----
 
 TEST_F(HttpServerAbuseTest, AHeadOverTheLimitIs431AndOneWithinItIsServed) {
+  log::ScopedCapture capture;
   ASSERT_NO_FATAL_FAILURE(Start(TestLimits()));  // max_head_bytes 4 KiB
   RawConnection big(port_, Attacker(0));
   big.Send("GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(16 << 10, 'h') + "\r\n\r\n");
@@ -265,6 +296,18 @@ TEST_F(HttpServerAbuseTest, AHeadOverTheLimitIs431AndOneWithinItIsServed) {
   many.Send(head + "\r\n");
   EXPECT_TRUE(many.WaitClosed());
   EXPECT_EQ(many.status(), 431) << many.received().substr(0, 200);
+
+  RawConnection long_target(port_, Attacker(3));
+  long_target.Send("GET /" + std::string(16 << 10, 't') + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  EXPECT_TRUE(long_target.WaitClosed());
+  EXPECT_EQ(long_target.status(), 414) << long_target.received().substr(0, 200);
+
+  // libmicrohttpd's own refusals are logged (once per kind and interval).
+  size_t lines = 0;
+  for (const log::Line& line : capture.lines()) {
+    if (line.text.find("libmicrohttpd") != std::string::npos && line.text.find("431") != std::string::npos) ++lines;
+  }
+  EXPECT_EQ(lines, 1u);
 
   RawConnection fine(port_, Attacker(2));
   fine.Send("GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nX-Fine: " + std::string(1500, 'f') + "\r\n\r\n");
