@@ -34,26 +34,24 @@ ClientAddress DescribeClient(const sockaddr* address) {
 ConnectionTable::Admission ConnectionTable::Admit(ConnectionId id, const std::string& address, SteadyTime now) {
   Admission admission;
   const auto same_address = per_address_.find(address);
-  if (same_address != per_address_.end() && same_address->second >= limits_.max_per_address) {
+  if (same_address != per_address_.end() && same_address->second.count >= limits_.max_per_address) {
     admission.verdict = Verdict::kOverAddressCap;
     return admission;
   }
   if (counted_ >= limits_.max_connections) {
-    // The one that has been reading longest has the earliest deadline: an idle keep-alive
-    // connection or a slow client, either of which can come back.
-    if (reading_.empty()) {
+    const std::optional<ConnectionId> victim = Victim();
+    if (!victim) {
       admission.verdict = Verdict::kOverTotalCap;
       return admission;
     }
-    const ConnectionId victim = reading_.begin()->second;
-    GiveUp(victim, entries_.at(victim));
+    GiveUp(*victim, entries_.at(*victim));
     admission.evict = victim;
   }
   Entry entry{address, ConnectionPhase::kReading, now + limits_.deadline, false};
-  deadlines_.emplace(entry.deadline, id);
-  reading_.emplace(entry.deadline, id);
-  ++per_address_[address];
+  Address& holder = per_address_[address];
+  ++holder.count;
   ++counted_;
+  Track(id, entry, holder);
   entries_.emplace(id, std::move(entry));
   return admission;
 }
@@ -62,19 +60,17 @@ void ConnectionTable::Enter(ConnectionId id, ConnectionPhase phase, SteadyTime n
   const auto found = entries_.find(id);
   if (found == entries_.end() || found->second.given_up) return;
   Entry& entry = found->second;
-  deadlines_.erase({entry.deadline, id});
-  reading_.erase({entry.deadline, id});
+  Address& holder = per_address_.at(entry.address);
+  Untrack(id, entry, holder);
   entry.phase = phase;
-  if (phase == ConnectionPhase::kHandling) return;
   entry.deadline = now + limits_.deadline;
-  deadlines_.emplace(entry.deadline, id);
-  if (phase == ConnectionPhase::kReading) reading_.emplace(entry.deadline, id);
+  Track(id, entry, holder);
 }
 
 void ConnectionTable::Remove(ConnectionId id) {
   const auto found = entries_.find(id);
   if (found == entries_.end()) return;
-  if (!found->second.given_up) Untrack(id, found->second);
+  if (!found->second.given_up) Forget(id, found->second);
   entries_.erase(found);
 }
 
@@ -93,16 +89,44 @@ std::optional<SteadyTime> ConnectionTable::NextDeadline() const {
   return deadlines_.begin()->first;
 }
 
-void ConnectionTable::Untrack(ConnectionId id, const Entry& entry) {
+// Reading connections only: one being answered is work under way, and its client did its part.
+// Among them, one of the address holding the most connections, so that a client with few (a
+// probe, a scraper) is not the one to pay for a client with many; of that address, the one
+// waiting longest for its request (the earliest deadline), an idle or a slow one. Linear in the
+// number of addresses, and only when the table is full.
+std::optional<ConnectionId> ConnectionTable::Victim() const {
+  const Address* chosen = nullptr;
+  for (const auto& [key, holder] : per_address_) {
+    if (holder.reading.empty()) continue;
+    if (chosen == nullptr || holder.count > chosen->count ||
+        (holder.count == chosen->count && *holder.reading.begin() < *chosen->reading.begin())) {
+      chosen = &holder;
+    }
+  }
+  if (chosen == nullptr) return std::nullopt;
+  return chosen->reading.begin()->second;
+}
+
+void ConnectionTable::Track(ConnectionId id, const Entry& entry, Address& holder) {
+  if (entry.phase == ConnectionPhase::kHandling) return;
+  deadlines_.emplace(entry.deadline, id);
+  if (entry.phase == ConnectionPhase::kReading) holder.reading.emplace(entry.deadline, id);
+}
+
+void ConnectionTable::Untrack(ConnectionId id, const Entry& entry, Address& holder) {
   deadlines_.erase({entry.deadline, id});
-  reading_.erase({entry.deadline, id});
-  const auto count = per_address_.find(entry.address);
-  if (count != per_address_.end() && --count->second == 0) per_address_.erase(count);
+  holder.reading.erase({entry.deadline, id});
+}
+
+void ConnectionTable::Forget(ConnectionId id, const Entry& entry) {
+  const auto holder = per_address_.find(entry.address);
+  Untrack(id, entry, holder->second);
+  if (--holder->second.count == 0) per_address_.erase(holder);
   --counted_;
 }
 
 void ConnectionTable::GiveUp(ConnectionId id, Entry& entry) {
-  Untrack(id, entry);
+  Forget(id, entry);
   entry.given_up = true;
 }
 

@@ -53,8 +53,9 @@ class ConnectionTable {
   explicit ConnectionTable(ConnectionLimits limits) : limits_(limits) {}
 
   // A new connection from `address` at `now`, reading its first request. Refused connections
-  // are not kept. When the table is full, the connection reading for the longest (idle or slow)
-  // is given up for the new one; when none is reading, the new one is refused.
+  // are not kept. When the table is full, one reading connection is given up for the new one:
+  // of the address holding the most connections, the one that has waited longest for its
+  // request; when none is reading, the new one is refused.
   // REQUIRES: `id` is not in the table.
   Admission Admit(ConnectionId id, const std::string& address, SteadyTime now);
   // The connection moved to `phase` at `now`; reading and writing start a new deadline.
@@ -81,17 +82,26 @@ class ConnectionTable {
     SteadyTime deadline;
     bool given_up = false;
   };
+  struct Address {
+    size_t count = 0;  // counted connections
+    std::set<std::pair<SteadyTime, ConnectionId>> reading;  // soonest deadline first
+  };
 
-  void Untrack(ConnectionId id, const Entry& entry);
+  std::optional<ConnectionId> Victim() const;
+  // Puts the entry under its phase's deadline (none while handling) and, reading, among its
+  // address's readers; Untrack takes it out of both.
+  void Track(ConnectionId id, const Entry& entry, Address& holder);
+  void Untrack(ConnectionId id, const Entry& entry, Address& holder);
+  // It no longer counts (given up or removed).
+  void Forget(ConnectionId id, const Entry& entry);
   void GiveUp(ConnectionId id, Entry& entry);
 
   ConnectionLimits limits_;
   std::unordered_map<ConnectionId, Entry> entries_;
-  std::unordered_map<std::string, size_t> per_address_;  // counted connections per address
+  std::unordered_map<std::string, Address> per_address_;  // addresses holding counted connections
   size_t counted_ = 0;
-  // Counted connections under a deadline, soonest first; the reading ones apart, for eviction.
+  // Counted connections under a deadline (reading or writing), soonest first.
   std::set<std::pair<SteadyTime, ConnectionId>> deadlines_;
-  std::set<std::pair<SteadyTime, ConnectionId>> reading_;
 };
 
 }  // namespace fraiseql::http_internal

@@ -124,7 +124,7 @@ std::string_view RefusalMessage(Refusal refusal) {
     case Refusal::kTotalCap:
       return "HTTP server refused a connection: max_connections are open and all are being answered";
     case Refusal::kEvicted:
-      return "HTTP server full: closed the connection that waited longest for its request";
+      return "HTTP server full (max_connections): closed a connection still waiting for its request";
     case Refusal::kDeadline:
       return "HTTP server closed a connection at request_deadline (request or answer not through in time)";
     case Refusal::kBodyTooLarge:

@@ -77,9 +77,10 @@ struct HttpServerLimits {
   // body, within this long of opening or of its previous answer, and must take each answer within
   // this long; otherwise it is closed. Also how long an idle keep-alive connection stays open.
   std::chrono::milliseconds request_deadline{10'000};
-  // Connections open at once. When full, a new connection closes the one that has waited longest
-  // for its request to arrive (an idle or slow client); when every connection is being answered,
-  // the new one gets 503.
+  // Connections open at once. When full, a new connection takes the place of one still waiting
+  // for its request (idle or slow): of the client address holding the most connections, the one
+  // waiting longest, so that a client with few (a probe) does not pay for one with many. When
+  // every connection is being answered, the new one gets 503.
   size_t max_connections = 256;
   // Connections one client address may hold open; more are answered 503.
   size_t max_connections_per_address = 32;
@@ -104,7 +105,7 @@ struct HttpServerStats {
   size_t body_bytes_held = 0;           // of requests not yet answered
   uint64_t refused_at_address_cap = 0;  // 503: max_connections_per_address
   uint64_t refused_at_total_cap = 0;    // 503: max_connections, and none could be closed instead
-  uint64_t evicted = 0;                 // closed to make room for a new connection
+  uint64_t evicted = 0;                 // closed to make room for a new connection (max_connections)
   uint64_t closed_at_deadline = 0;      // request_deadline passed
   uint64_t bodies_too_large = 0;        // 413
   uint64_t refused_bodies_full = 0;     // 503: max_buffered_body_bytes

@@ -3,6 +3,7 @@
 // ARCHITECTURE.md at the level of the whole process.
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -526,8 +527,12 @@ TEST(DaemonTest, AdminServerUnderAttackAnswersProbesWhileDeliveriesContinue) {
     if (!connection.Send("POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 60000\r\n\r\n")) return connection.closed();
     return connection.TrickleUntilClosed(std::string(60000, 'b'), 100ms, stop, 60s);
   });
-  testing::Attack floods(2, [port](std::stop_token, size_t client) {
-    testing::RawConnection connection(port, "127.0.0." + std::to_string(10 + client));
+  // Each flood from an address of its own: a refused flood's connection lives on until its
+  // client stops sending, and the next one from the same address would meet the per-address cap.
+  std::atomic<size_t> floods_sent{0};
+  testing::Attack floods(2, [port, &floods_sent](std::stop_token, size_t) {
+    const size_t n = floods_sent++;
+    testing::RawConnection connection(port, "127.0." + std::to_string(2 + n / 250) + "." + std::to_string(1 + n % 250));
     testing::SendChunkedUntilAnswered(connection, "/health", 16 << 10, 64 << 20);
     EXPECT_EQ(connection.status(), 413);
     return connection.closed();

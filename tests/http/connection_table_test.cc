@@ -50,6 +50,27 @@ TEST(ConnectionTableTest, WhenFullTheConnectionReadingLongestIsGivenUp) {
   EXPECT_EQ(table.open(), 3u);
 }
 
+TEST(ConnectionTableTest, WhenFullTheAddressHoldingMostConnectionsGivesOneUp) {
+  ConnectionTable table(Limits(4, 10));
+  table.Admit(1, "probe", kStart);  // the oldest of all, but its address holds one
+  table.Admit(2, "many", kStart + 1s);
+  table.Admit(3, "many", kStart + 2s);
+  table.Admit(4, "few", kStart + 3s);
+  EXPECT_EQ(table.Admit(5, "new", kStart + 4s).evict, 2u);
+  // "many" now holds one, as every other: the oldest reader goes.
+  EXPECT_EQ(table.Admit(6, "new2", kStart + 5s).evict, 1u);
+}
+
+TEST(ConnectionTableTest, AnAddressWhoseConnectionsAreAllBeingAnsweredKeepsThem) {
+  ConnectionTable table(Limits(3, 10));
+  table.Admit(1, "busy", kStart);
+  table.Admit(2, "busy", kStart);
+  table.Admit(3, "idle", kStart + 1s);
+  table.Enter(1, ConnectionPhase::kHandling, kStart + 1s);
+  table.Enter(2, ConnectionPhase::kWriting, kStart + 1s);
+  EXPECT_EQ(table.Admit(4, "new", kStart + 2s).evict, 3u);
+}
+
 TEST(ConnectionTableTest, AKeepAliveConnectionReadingAgainQueuesBehindOlderReaders) {
   ConnectionTable table(Limits(2, 10));
   table.Admit(1, "a", kStart);

@@ -356,7 +356,10 @@ TEST_F(HttpServerAbuseTest, ConnectionsOverThePerAddressCapAre503) {
   EXPECT_TRUE(other.WaitClosed());
   EXPECT_EQ(other.status(), 200);
   LetTrafficRun();
-  for (RawConnection& connection : held) EXPECT_FALSE(connection.closed());
+  for (RawConnection& connection : held) {
+    connection.ReadAvailable();
+    EXPECT_FALSE(connection.closed());
+  }
 }
 
 TEST_F(HttpServerAbuseTest, WhenFullTheConnectionWaitingLongestForItsRequestMakesRoom) {
@@ -374,7 +377,31 @@ TEST_F(HttpServerAbuseTest, WhenFullTheConnectionWaitingLongestForItsRequestMake
   EXPECT_TRUE(idle[0].WaitClosed()) << "the oldest idle connection stays";
   EXPECT_EQ(idle[0].received(), "");
   EXPECT_EQ(server_->stats().evicted, 1u);
-  for (size_t i = 1; i < 4; ++i) EXPECT_FALSE(idle[i].closed()) << i;
+  for (size_t i = 1; i < 4; ++i) {
+    idle[i].ReadAvailable();
+    EXPECT_FALSE(idle[i].closed()) << i;
+  }
+}
+
+TEST_F(HttpServerAbuseTest, WhenFullTheClientHoldingMostConnectionsMakesRoom) {
+  HttpServerLimits limits = TestLimits();
+  limits.max_connections = 4;
+  limits.request_deadline = 30s;
+  ASSERT_NO_FATAL_FAILURE(Start(limits, 4, {.probe = false, .deliveries = false}));
+  // The oldest connection is alone on its address; three newer ones share another.
+  std::vector<RawConnection> idle;
+  for (size_t i = 0; i < 4; ++i) {
+    idle.emplace_back(port_, Attacker(i == 0 ? 0 : 1));
+    ASSERT_TRUE(PollUntil([&] { return server_->stats().open_connections == i + 1; }));
+  }
+  EXPECT_EQ(RequestOnce(port_, "GET", "/x"), 200);
+  EXPECT_TRUE(idle[1].WaitClosed()) << "the oldest of the address holding three stays";
+  // Room is made when the new connection is admitted, all at once: the others are open now.
+  for (const size_t i : {size_t{0}, size_t{2}, size_t{3}}) {
+    idle[i].ReadAvailable();
+    EXPECT_FALSE(idle[i].closed()) << i;
+  }
+  EXPECT_EQ(server_->stats().evicted, 1u);
 }
 
 TEST_F(HttpServerAbuseTest, WhenFullOfRequestsBeingAnsweredANewConnectionIs503) {
