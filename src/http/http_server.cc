@@ -725,7 +725,7 @@ Result<void> HttpServer::Start() {
     ::close(impl.listen_fd);
     impl.listen_fd = -1;
     return Error::Unavailable("cannot serve HTTP on " + address().ToString() +
-                              ": libmicrohttpd did not start (see the log line before)");
+                              ": libmicrohttpd did not start (out of memory or threads?)");
   }
   impl.guard = std::thread([&impl] { impl.Guard(); });
   return Ok();

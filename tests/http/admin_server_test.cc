@@ -499,6 +499,13 @@ TEST(HttpServerTest, ServesOnIPv6) {
   EXPECT_EQ(remote, "::1");
 }
 
+TEST(HttpServerTest, AnInterimStatusFromAHandlerIsA500) {
+  // A 1xx sent as the final answer would leave the client waiting for another.
+  HttpServer server({}, [](const ServerRequest&) { return ServerResponse{101, "text/plain", "", {}}; });
+  ASSERT_TRUE(server.Start().has_value());
+  EXPECT_EQ(Fetch("GET", "http://127.0.0.1:" + std::to_string(server.port()) + "/").status, 500);
+}
+
 TEST(HttpServerTest, OversizedBodyIs413) {
   HttpServerOptions options;
   options.limits.max_body_bytes = 16;
