@@ -352,7 +352,8 @@ class Listener::Loop {
     letter.listener_id = options_.listener_id;
     letter.change_log_pk = pk;
     letter.reason = error.message;
-    if (letter.reason.find(std::to_string(pk)) == std::string::npos) {
+    // Messages from the reader and FromChangeLogRow start "change-log row <pk>"; any other gets it.
+    if (!letter.reason.starts_with("change-log row " + std::to_string(pk))) {
       letter.reason = "change-log row pk " + std::to_string(pk) + ": " + letter.reason;
     }
     return letter;

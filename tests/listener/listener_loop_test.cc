@@ -253,6 +253,8 @@ TEST_F(ListenerLoopTest, PoisonRowsAreDeadLetteredWithReasonsAndNeighboursFlow) 
   EXPECT_TRUE(letters[0].letter.row_data);
   EXPECT_THAT(letters[1].letter.reason, HasSubstr("unknown modification_type 'MERGE'"));
   EXPECT_THAT(letters[2].letter.reason, HasSubstr("is not a UUID"));
+  // Named by its pk even though the message holds the pk's digits ("'42'" holds 4).
+  EXPECT_THAT(letters[2].letter.reason, ::testing::StartsWith("change-log row pk " + std::to_string(unreadable_pk)));
   EXPECT_EQ(letters[2].letter.entity_type, "Order");
   EXPECT_THAT(letters[3].letter.reason, HasSubstr("condition of observer 'status_changes' failed"));
   EXPECT_EQ(letters[3].letter.observer, "status_changes");
