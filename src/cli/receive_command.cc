@@ -278,8 +278,9 @@ CLI::App* AddReceiveCommand(CLI::App& app, ReceiveOptions& options) {
           "Seconds a signed timestamp may differ from now; 0 disables the check")
       ->check(IntegerRange(0, kMaxToleranceSeconds))
       ->default_str("300");
-  command->add_option("--status", options.status, "Status to answer verified requests with")
-      ->check(IntegerRange(100, 599))
+  // 200 and up: a 1xx is not a final answer (the server turns one into a 500).
+  command->add_option("--status", options.status, "Status to answer verified requests with (200 to 599)")
+      ->check(IntegerRange(200, 599))
       ->capture_default_str();
   command->add_option("--format", options.format, "Output format: text or json")
       ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case));
@@ -296,8 +297,8 @@ int RunReceive(const ReceiveOptions& options, std::ostream& out, std::ostream& e
     return kExitUsage;
   }
   const std::vector<NamedSecret> secrets = std::move(*resolved);
-  if (options.status < 100 || options.status > 599) {
-    err << "fraiseql-observer: error: --status " << options.status << " is not an HTTP status\n";
+  if (options.status < 200 || options.status > 599) {
+    err << "fraiseql-observer: error: --status " << options.status << " is not a final HTTP status (200 to 599)\n";
     return kExitUsage;
   }
   Clock& clock = *environment.clock;

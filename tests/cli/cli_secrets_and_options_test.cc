@@ -48,7 +48,8 @@ TEST(CliIntegerOptions, NegativeOrAbsurdValuesAreUsageErrorsNamingTheFlag) {
       {{"receive", "--port", "1", "--tolerance", "-1"}, "--tolerance", "-1 is negative"},
       {{"receive", "--port", "1", "--tolerance", "9999999999"}, "--tolerance", "is more than 31536000"},
       {{"receive", "--port", "1", "--status", "600"}, "--status", "600 is more than 599"},
-      {{"receive", "--port", "1", "--status", "99"}, "--status", "99 is less than 100"},
+      {{"receive", "--port", "1", "--status", "99"}, "--status", "99 is less than 200"},
+      {{"receive", "--port", "1", "--status", "101"}, "--status", "101 is less than 200"},
       {{"receive", "--port", "1", "--count", "-2"}, "--count", "-2 is negative"},
       {{"receive", "--port", "1", "--count", "5k"}, "--count", "'5k' is not a whole number"},
   };
