@@ -16,11 +16,10 @@ std::string IntegerRangeError(std::string_view text, int64_t min, int64_t max) {
     return "'" + shown + "' is not a whole number" + range;
   }
   int64_t value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error == std::errc::result_out_of_range) {
+  // All digits (checked above): out of range is the only way this can fail.
+  if (std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc()) {
     return shown + (negative ? " is less than " + std::to_string(min) : " is more than " + std::to_string(max)) + range;
   }
-  if (error != std::errc() || end != text.data() + text.size()) return "'" + shown + "' is not a whole number" + range;
   if (value < min && value < 0 && min >= 0) return shown + " is negative" + range;
   if (value < min) return shown + " is less than " + std::to_string(min) + range;
   if (value > max) return shown + " is more than " + std::to_string(max) + range;

@@ -23,19 +23,35 @@ Error SqlStateError(std::string_view sqlstate, std::string_view text) {
       .WithDetail(std::string(kSqlStateDomain), std::string(sqlstate));
 }
 
+namespace {
+
+// The failures of a batch write that say nothing about its rows (see FailsWhateverTheBatch),
+// matched by prefix, first match wins; `needs_someone` when only a person fixing the database
+// ends them (kFailedPrecondition), otherwise they pass on their own (retried as they are coded).
+struct EnvironmentFailure {
+  std::string_view prefix;
+  bool needs_someone;
+};
+constexpr EnvironmentFailure kEnvironmentFailures[] = {
+    {"08", false},    {"25", false},    {"28", true},     {"3D", true},     {"40", false},
+    {"42", true},     {"53100", false}, {"53300", false}, {"55P03", false}, {"55", true},
+    {"57P0", false},  {"58", true},     {"F0", true},     {"XX001", false}, {"XX002", false},
+};
+
+const EnvironmentFailure* EnvironmentFailureOf(std::string_view sqlstate) {
+  if (SqlStateClass(sqlstate).empty()) return nullptr;
+  for (const EnvironmentFailure& failure : kEnvironmentFailures) {
+    if (sqlstate.starts_with(failure.prefix)) return &failure;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 bool FailsWhateverTheBatch(const Error& error) {
   const std::string_view sqlstate = SqlStateOf(error);
-  const std::string_view sql_class = SqlStateClass(sqlstate);
-  if (sql_class.empty()) return error.code != ErrorCode::kInvalidArgument;  // client side: judged by its code
-  static constexpr std::string_view kClasses[] = {"08", "25", "28", "3D", "40", "42", "55", "58", "F0"};
-  static constexpr std::string_view kStates[] = {"53100", "53300", "XX001", "XX002"};
-  for (std::string_view environment : kClasses) {
-    if (sql_class == environment) return true;
-  }
-  for (std::string_view environment : kStates) {
-    if (sqlstate == environment) return true;
-  }
-  return sqlstate.starts_with("57P0");
+  if (SqlStateClass(sqlstate).empty()) return error.code != ErrorCode::kInvalidArgument;  // client side: its code
+  return EnvironmentFailureOf(sqlstate) != nullptr;
 }
 
 Error AsBatchFailure(Error error) {
@@ -43,15 +59,12 @@ Error AsBatchFailure(Error error) {
     error.code = ErrorCode::kInvalidArgument;
     return error;
   }
-  const std::string_view sqlstate = SqlStateOf(error);
-  if (sqlstate.empty()) return error;  // a client-side failure keeps its code
-  const std::string_view sql_class = SqlStateClass(sqlstate);
-  const bool needs_someone = sql_class == "42" || sql_class == "28" || sql_class == "3D" || sql_class == "F0" ||
-                             sql_class == "58" || (sql_class == "55" && sqlstate != "55P03");
-  if (needs_someone) {
+  const EnvironmentFailure* failure = EnvironmentFailureOf(SqlStateOf(error));
+  if (failure == nullptr) return error;  // a client-side failure keeps its code
+  if (failure->needs_someone) {
     error.code = ErrorCode::kFailedPrecondition;
   } else if (error.code != ErrorCode::kAborted) {
-    error.code = ErrorCode::kUnavailable;
+    error.code = ErrorCode::kUnavailable;  // ClassifySqlState's code, or kInternal for XX001/XX002 and class 25
   }
   return error;
 }

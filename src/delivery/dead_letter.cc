@@ -42,7 +42,13 @@ DeadLetter DeadLetterOf(const Delivery& delivery, std::string_view action_type, 
 
 nlohmann::json DeadLetterToJson(const DeadLetter& letter) {
   nlohmann::json attempts = nlohmann::json::array();
-  for (const AttemptRecord& attempt : letter.attempts) attempts.push_back(AttemptToJson(attempt));
+  // Errors are redacted where they are made (the delivery engine); a dead letter is redacted
+  // once more as it is stored, since it may come from anywhere and is kept for good.
+  for (const AttemptRecord& attempt : letter.attempts) {
+    nlohmann::json json = AttemptToJson(attempt);
+    if (json["error"].is_string()) json["error"] = RedactUrlsIn(json["error"].get<std::string>());
+    attempts.push_back(std::move(json));
+  }
   nlohmann::json row = {{"listener_id", letter.listener_id}, {"attempts", std::move(attempts)},
                         {"reason", RedactUrlsIn(letter.reason)}};
   if (letter.delivery_id) row["delivery_id"] = *letter.delivery_id;

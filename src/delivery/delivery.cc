@@ -66,7 +66,7 @@ nlohmann::json AttemptToJson(const AttemptRecord& attempt) {
   return {{"started_at", FormatTimestamp(Timestamp(started.time_since_epoch()))},
           {"outcome", DeliveryOutcomeKindName(attempt.outcome)},
           {"status", attempt.status == 0 ? nlohmann::json() : nlohmann::json(attempt.status)},
-          {"error", attempt.error.empty() ? nlohmann::json() : nlohmann::json(RedactUrlsIn(attempt.error))},
+          {"error", attempt.error.empty() ? nlohmann::json() : nlohmann::json(attempt.error)},
           {"duration_ms", static_cast<double>(attempt.duration.count()) / 1000.0}};
 }
 

@@ -43,7 +43,8 @@ class ChangeLogReader {
   // statement, outside any transaction of the caller's (it needs a fresh snapshot). The server
   // sends no more rows than their stored sizes allow (cheap: no value is decompressed to be
   // measured), and the batch is then cut where the text received passes `limits.bytes` (a
-  // compressed value can be far larger as text). Errors: the server's (kInvalidArgument for a
+  // compressed value can be far larger as text; such rows arrive, are cut off and read again, so
+  // one read's result may exceed `limits.bytes` by their compression ratio). Errors: the server's (kInvalidArgument for a
   // table without the txid column: apply migrations/001).
   Result<std::vector<ChangeLogEntry>> ReadBatch(PgConnection& conn, ChangeLogPosition after, ReadLimits limits) const;
 

@@ -39,7 +39,9 @@ struct BacklogEstimate {
 // How much one Read returns: at most `rows` rows, taken in order while their size in bytes (the
 // columns' text, as the reader receives them) stays within `bytes`; the first row is returned
 // whatever its size, so one large row never stops reading. Bounding bytes keeps a batch of
-// large rows within the client's memory and PostgreSQL's limits on one value (256 MB of jsonb).
+// large rows within PostgreSQL's limits on one value (256 MB of jsonb) and the listener's memory
+// (PostgreSQL's backend bounds what it sends by stored size, so one read of rows that compress
+// very well can still bring more text than `bytes`: see ChangeLogReader::ReadBatch).
 struct ReadLimits {
   size_t rows = 1000;
   size_t bytes = size_t{32} << 20;

@@ -89,7 +89,7 @@ class Listener::Loop {
     HandOffBatch hand_off;
     ChangeLogPosition last;
     size_t rows = 0;
-    std::optional<std::string> entity_type;  // the last row's object_type, when it has one
+    std::optional<std::string> entity_type;  // a single row's object_type, for its dead letter
   };
 
   // How often a single row the database refuses is tried before it is dead-lettered.
@@ -297,8 +297,8 @@ class Listener::Loop {
     PreparedBatch batch;
     batch.rows = entries.size();
     batch.last = entries.back().position;
-    if (entries.back().row && !entries.back().row->object_type.empty()) {
-      batch.entity_type = entries.back().row->object_type;
+    if (entries.size() == 1 && entries.front().row && !entries.front().row->object_type.empty()) {
+      batch.entity_type = entries.front().row->object_type;
     }
     for (ChangeLogEntry& entry : entries) {
       const int64_t pk = entry.position.pk;
