@@ -192,6 +192,8 @@ std::vector<Delivery> PostgresJobQueue::Claim(size_t max, SteadyTime deadline, s
     // With handed-over work waiting, the table gets half the room and the hand-over the rest.
     const size_t from_table = hand_over_.empty() ? max : std::max<size_t>(max / 2, 1);
     Result<std::vector<Delivery>> claimed = ClaimFromDatabase(from_table);
+    // Counted before `out` takes the deliveries: a full batch means more may be due.
+    const bool table_full = claimed && claimed->size() >= from_table;
     std::vector<Delivery> out = claimed ? std::move(claimed).value() : std::vector<Delivery>{};
     if (out.size() < max) {
       for (Delivery& delivery : hand_over_.Take(max - out.size())) out.push_back(std::move(delivery));
@@ -206,7 +208,7 @@ std::vector<Delivery> PostgresJobQueue::Claim(size_t max, SteadyTime deadline, s
     } else {
       claim_backoff_ = milliseconds(0);
       // A full batch suggests more are due: the next Claim looks at once.
-      if (claimed->size() >= from_table) {
+      if (table_full) {
         poll_now_ = true;
         claim_changed_.notify_all();
       }

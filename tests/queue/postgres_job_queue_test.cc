@@ -182,6 +182,27 @@ TEST(PostgresJobQueueTest, ClaimsOnlyDueJobsUpToMax) {
   EXPECT_TRUE(one.attempts.empty());
 }
 
+// A backlog in the table (a restart after a crash, another process's jobs) drains batch after
+// batch: a full batch makes the next Claim look again at once instead of after poll_interval.
+// (It once waited the interval after every batch, draining a backlog at max/interval.)
+TEST(PostgresJobQueueTest, AFullBatchMakesTheNextClaimLookAtOnce) {
+  MigratedDatabase db{"queue"};
+  InsertJobsNow(db, "default", Jobs(1, 7));
+  PostgresJobQueueOptions options = Options(db, "q1");
+  options.poll_interval = std::chrono::hours(1);
+  PostgresJobQueue queue(options, RealClock());
+
+  size_t claimed = 0;
+  for (int batch = 0; batch < 3; ++batch) {
+    // A deadline already passed: the Claim must not wait for the next poll.
+    const std::vector<Delivery> got = queue.Claim(3, steady_clock::now(), std::stop_token());
+    SCOPED_TRACE("batch " + std::to_string(batch));
+    ASSERT_EQ(got.size(), batch < 2 ? 3u : 1u);
+    claimed += got.size();
+  }
+  EXPECT_EQ(claimed, 7u);
+}
+
 TEST(PostgresJobQueueTest, TwoQueuesNeverGetTheSameJob) {
   MigratedDatabase db{"queue"};
   constexpr int kJobs = 300;
