@@ -271,6 +271,15 @@ Result<void> PostgresJobQueue::EnsureConnected(std::optional<PgConnection>& conn
   Result<PgResult> set = connected->Execute(
       "SELECT set_config('application_name', $1, false), set_config('synchronous_commit', $2, false)", params);
   if (!set) return std::move(set).error();
+  if (&conn == &claim_conn_) {
+    // This connection runs kClaimSql only. Its right plan walks (listener_id, run_at) in order
+    // and stops after LIMIT rows; with statistics taken while the table was nearly empty (a
+    // burst after a quiet spell, before autovacuum analyzes), the planner instead bitmap-scans
+    // every due row and sorts them all, per claim: 60 ms instead of 6 ms for 256 of 50,000.
+    Result<PgResult> planned = connected->Execute(
+        "SELECT set_config('enable_bitmapscan', 'off', false), set_config('enable_sort', 'off', false)");
+    if (!planned) return std::move(planned).error();
+  }
   conn = std::move(connected).value();
   return {};
 }
