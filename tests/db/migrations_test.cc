@@ -507,6 +507,124 @@ TEST_F(ChangeLogCapture, AttachToAMissingTableOrColumnFailsClearly) {
   EXPECT_THAT(no_column.error().message, HasSubstr("has no column uid"));
 }
 
+// --- the capture trigger as 006 rewrote it for speed writes what 002 wrote ------------------
+
+std::string_view MigrationSql(std::string_view name) {
+  for (const Migration& migration : EmbeddedMigrations()) {
+    if (migration.name == name) return migration.sql;
+  }
+  ADD_FAILURE() << "no embedded migration " << name;
+  return "";
+}
+
+// Keys and tenants of every shape 002's pattern decides on: a uuid changed at each position to
+// each of these characters, one inserted at each position, and other near misses. The LIKE
+// wildcards and multibyte characters are there because 006 tests the shape with LIKE.
+constexpr std::string_view kUuidCandidatesSql = R"sql(
+  WITH base AS (SELECT '6f1c2d3e-4a5b-4c6d-8e7f-00112233AAff'::text AS u),
+       chars AS (SELECT unnest(ARRAY['0', '9', 'a', 'f', 'A', 'F', 'g', 'G', '-', '_', '%', ' ', E'\n',
+                                     '{', '}', 'é', 'Ａ', '٣', '']) AS c)
+  SELECT overlay(u PLACING c FROM p FOR 1) FROM base, chars, generate_series(1, 36) p
+  UNION SELECT substr(u, 1, p - 1) || c || substr(u, p) FROM base, chars, generate_series(1, 37) p
+  UNION SELECT u || E'\n' FROM base UNION SELECT '{' || u || '}' FROM base
+  UNION SELECT replace(u, '-', '') FROM base UNION SELECT repeat('-', 36)
+  UNION SELECT '________-____-____-____-____________' UNION SELECT '%%%%%%%%-%%%%-%%%%-%%%%-%%%%%%%%%%%%'
+  UNION SELECT '')sql";
+
+constexpr std::string_view kUuidPattern002 =
+    "'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'";
+
+TEST_F(ChangeLogCapture, KeysAndTenantsAreTakenExactlyWhen002sUuidPatternMatches) {
+  Exec(conn_, "CREATE TABLE public.keyed (id TEXT PRIMARY KEY, tenant_id TEXT)");
+  const std::optional<std::string> params[] = {"public.keyed", "Keyed", "id", "true"};
+  ASSERT_TRUE(conn_.Execute("SELECT core.fn_observer_attach($1::regclass, $2, $3, $4::boolean)", params));
+  // Each candidate once as the key, and once as the tenant of a row with a valid key.
+  Exec(conn_, "INSERT INTO keyed SELECT c, NULL FROM (" + std::string(kUuidCandidatesSql) + ") s(c)");
+  Exec(conn_, "INSERT INTO keyed SELECT gen_random_uuid()::text, c FROM (" + std::string(kUuidCandidatesSql) +
+                  ") s(c)");
+  Exec(conn_, "UPDATE keyed SET tenant_id = tenant_id");
+  Exec(conn_, "DELETE FROM keyed");
+  const std::string p(kUuidPattern002);
+  for (const std::string op : {"INSERT", "UPDATE", "DELETE"}) {
+    SCOPED_TRACE(op);
+    const std::string log = "(SELECT * FROM core.tb_entity_change_log WHERE modification_type = '" + op + "')";
+    const std::string row = op == "DELETE" ? "l.object_data_before" : "l.object_data";
+    // Every key the pattern accepts is recorded once, none other.
+    EXPECT_EQ(Scalar(conn_, "SELECT count(*) FROM " + log + " l WHERE NOT " + row + "->>'id' ~ " + p), "0");
+    EXPECT_EQ(Scalar(conn_, "SELECT count(*) - count(DISTINCT " + row + "->>'id') FROM " + log + " l"), "0");
+    EXPECT_EQ(Scalar(conn_, "SELECT count(*) FROM " + log + " l"),
+              Scalar(conn_, "SELECT count(*) + (SELECT count(*) FROM (" + std::string(kUuidCandidatesSql) +
+                                ") s(c) WHERE c ~ " + p + ") FROM (" + std::string(kUuidCandidatesSql) + ") s(c)"));
+    // The row's tenant is taken when the pattern accepts it (it is never NULL here: no setting).
+    EXPECT_EQ(Scalar(conn_, "SELECT count(*) FROM " + log + " l WHERE tenant_id IS DISTINCT FROM CASE WHEN " + row +
+                                "->>'tenant_id' ~ " + p + " THEN (" + row + "->>'tenant_id')::uuid END"),
+              "0");
+  }
+  // The candidates hold both kinds, many of each.
+  EXPECT_EQ(Scalar(conn_, "SELECT count(*) FILTER (WHERE c ~ " + p + ") > 20 AND count(*) FILTER (WHERE NOT c ~ " +
+                              p + ") > 500 FROM (" + std::string(kUuidCandidatesSql) + ") s(c)"),
+            "t");
+}
+
+// Inserts, updates (one of them of the key) and deletes rows of text keys and tenants valid,
+// in upper case and not uuids at all, with and without the fraiseql.* settings.
+constexpr std::string_view kCaptureScenarioSql = R"sql(
+  INSERT INTO items VALUES
+    ('6f1c2d3e-4a5b-4c6d-8e7f-001122334455', '11111111-2222-4333-8444-555555555555', 1, '{"a": [1, 2]}'),
+    ('6F1C2D3E-4A5B-4C6D-8E7F-0011223344AA', 'not-a-tenant', 2, NULL),
+    ('{6f1c2d3e-4a5b-4c6d-8e7f-001122334466}', NULL, 3, '[]'),
+    ('6f1c2d3e4a5b4c6d8e7f001122334477', NULL, 4, NULL),
+    ('not-a-uuid', NULL, 5, NULL),
+    ('6f1c2d3e-4a5b-4c6d-8e7f-00112233448-', NULL, 6, NULL),
+    ('6f1c2d3e-4a5b-4c6d-8e7f-001122334499', '11111111-2222-4333-8444-55555555555G', 7, '"s"');
+  BEGIN;
+  SET LOCAL fraiseql.tenant_id = '99999999-2222-4333-8444-555555555555';
+  SET LOCAL fraiseql.actor_type = 'user';
+  SET LOCAL fraiseql.acting_for = 'not-a-uuid';
+  SET LOCAL fraiseql.schema_version = 'v7';
+  INSERT INTO items VALUES ('6f1c2d3e-4a5b-4c6d-8e7f-0011223344bb', NULL, 8, NULL),
+                           ('7f1c2d3e-4a5b-4c6d-8e7f-0011223344bb', '11111111-2222-4333-8444-555555555555', 9, NULL);
+  UPDATE items SET total = total + 10 WHERE total % 2 = 0;
+  COMMIT;
+  BEGIN;
+  SET LOCAL fraiseql.acting_for = 'aaaaaaaa-2222-4333-8444-555555555555';
+  UPDATE items SET id = upper(id) WHERE total = 1;
+  DELETE FROM items WHERE total > 5;
+  COMMIT;
+  BEGIN;
+  SET LOCAL fraiseql.cdc_mediated = 'on';
+  DELETE FROM items;
+  COMMIT;)sql";
+
+TEST_F(ChangeLogCapture, WritesTheRowsMigration002Wrote) {
+  Exec(conn_, "CREATE TABLE public.items (id TEXT PRIMARY KEY, tenant_id TEXT, total INT, note JSONB)");
+  // Every column but those that differ on every run (keys, sequence, clocks, transaction ids).
+  const std::string rows =
+      "SELECT count(*) || E'\\n' || string_agg(r, E'\\n' ORDER BY r) FROM (SELECT (to_jsonb(l) - "
+      "ARRAY['pk_entity_change_log', 'id', 'created_at', 'commit_time', 'seq', 'txid'])::text AS r "
+      "FROM core.tb_entity_change_log l) s";
+  for (const std::string pre_image : {"false", "true"}) {
+    SCOPED_TRACE("pre-image " + pre_image);
+    const std::optional<std::string> params[] = {"public.items", "Item", "id", pre_image};
+    ASSERT_TRUE(conn_.Execute("SELECT core.fn_observer_attach($1::regclass, $2, $3, $4::boolean)", params));
+    ASSERT_TRUE(conn_.ExecuteScript(MigrationSql("006_capture_trigger_speed")));
+    Exec(conn_, "TRUNCATE items, core.tb_entity_change_log");
+    Result<void> ran = conn_.ExecuteScript(kCaptureScenarioSql);
+    ASSERT_TRUE(ran) << ran.error().message;
+    const std::string now = Scalar(conn_, rows);
+
+    ASSERT_TRUE(conn_.ExecuteScript(MigrationSql("002_change_log_capture")));
+    Exec(conn_, "TRUNCATE items, core.tb_entity_change_log");
+    ran = conn_.ExecuteScript(kCaptureScenarioSql);
+    ASSERT_TRUE(ran) << ran.error().message;
+    const std::string as_002 = Scalar(conn_, rows);
+
+    // 3 + 2 inserted, 2 + 1 updated, 4 deleted have a uuid key (the last delete is mediated).
+    EXPECT_TRUE(now.starts_with("12\n")) << now;
+    EXPECT_EQ(now, as_002);
+  }
+}
+
 // Waits for a notification on `conn` until `deadline`, consuming input as it arrives.
 std::optional<std::string> WaitForNotification(PgConnection& conn, std::chrono::steady_clock::time_point deadline) {
   PGconn* native = conn.native();
