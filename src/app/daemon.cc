@@ -81,6 +81,7 @@ class Daemon {
     hand_off_options.database_url = url;
     hand_off_options.listener_id = config.database.listener_id;
     hand_off_options.synchronous_commit = config.database.synchronous_commit;
+    hand_off_options.first_attempt_deadline = config.performance.first_attempt_deadline;
     daemon->hand_off_ = std::make_unique<PostgresHandOff>(std::move(hand_off_options), daemon->queue_.get());
 
     ListenerOptions listener_options = ListenerOptionsFrom(config.database, config.performance);

@@ -121,6 +121,9 @@ PerformanceConfig ReadPerformance(TableReader& in) {
   out.backlog_alert_threshold =
       in.Unsigned<uint32_t>("backlog_alert_threshold", out.backlog_alert_threshold, 1, UINT32_MAX);
   out.shutdown_timeout = in.Duration("shutdown_timeout", out.shutdown_timeout);
+  // At most 4 s: the listener waits this long per batch, and renews its lease every 5 s.
+  out.first_attempt_deadline = std::chrono::milliseconds(in.Unsigned<uint32_t>(
+      "first_attempt_deadline_ms", static_cast<uint32_t>(out.first_attempt_deadline.count()), 0, 4000));
 
   NoEffectWhen(in, "enable_dedup", out.enable_dedup, true,
                "events are not deduplicated yet (Redis-backed deduplication comes with issue 13); each "

@@ -41,6 +41,9 @@ struct PerformanceConfig {
   uint32_t channel_capacity = 1000;
   uint32_t backlog_alert_threshold = 500;
   std::chrono::milliseconds shutdown_timeout{30000};
+  // How long a batch's first attempts may run before the unfinished get job rows (0: every
+  // delivery gets a job row first). Below the lease renewal (5 s): the listener waits this long.
+  std::chrono::milliseconds first_attempt_deadline{1000};
 };
 
 // [redis]: dedup store and result cache. No effect yet (issue 13).

@@ -66,6 +66,7 @@ class DeliveryEngine::Core {
     options_.max_in_flight = std::max<uint32_t>(options_.max_in_flight, 1);
     options_.max_in_flight_per_target = std::max<uint32_t>(options_.max_in_flight_per_target, 1);
     options_.claim_batch = std::max<uint32_t>(options_.claim_batch, 1);
+    refill_step_ = std::max<size_t>(1, std::min(options_.claim_batch, options_.max_in_flight) / 4);
     for (const ActionTable::Entry& entry : actions_.entries()) AddRoute(entry);
   }
 
@@ -79,7 +80,9 @@ class DeliveryEngine::Core {
       size_t room = 0;
       {
         MutexLock lock(&mu_);
-        while (held_ >= options_.max_in_flight && !stop.stop_requested()) {
+        // Claims wait for a quarter batch of room: one wake-up and one claim per delivery that
+        // finishes would cost more than the deliveries themselves at full speed.
+        while (held_ + refill_step_ > options_.max_in_flight && !stop.stop_requested()) {
           clock_.WaitUntil(mu_, room_freed_, clock_.SteadyNow() + options_.claim_wait);
         }
         room = std::min<size_t>(options_.max_in_flight - held_, options_.claim_batch);
@@ -146,6 +149,7 @@ class DeliveryEngine::Core {
     metrics::Counter* jobs_executed = nullptr;   // deliveries that succeeded
     metrics::Histogram* job_duration = nullptr;  // first attempt to the end, retry waits included
     metrics::Counter* attempts_by_outcome[3] = {nullptr, nullptr, nullptr};
+    metrics::Counter* retries = nullptr;  // retries scheduled
     std::string_view type_name;
   };
 
@@ -177,6 +181,7 @@ class DeliveryEngine::Core {
     route.duration = &metrics::ActionDurationSeconds().WithLabels({route.type_name});
     route.jobs_executed = &metrics::JobExecutedTotal().WithLabels({route.type_name});
     route.job_duration = &metrics::JobDurationSeconds().WithLabels({route.type_name});
+    route.retries = &metrics::JobRetryAttemptsTotal().WithLabels({route.type_name});
     for (const DeliveryOutcomeKind kind :
          {DeliveryOutcomeKind::kSuccess, DeliveryOutcomeKind::kRetryable, DeliveryOutcomeKind::kPermanent}) {
       route.attempts_by_outcome[static_cast<size_t>(kind)] =
@@ -297,6 +302,7 @@ class DeliveryEngine::Core {
     std::vector<std::string> to_wake;
     std::optional<Pending> next;
     std::optional<std::chrono::milliseconds> retry_delay;
+    bool room_to_claim = false;
     {
       MutexLock lock(&mu_);
       --running_;
@@ -314,9 +320,11 @@ class DeliveryEngine::Core {
       }
       next = ReleaseSlotLocked(*route.target);
       --held_;
+      // The dispatcher waits for refill_step_ of room; Drain waits for every attempt.
+      room_to_claim = stopping_ || held_ + refill_step_ <= options_.max_in_flight;
     }
     in_flight_gauge_.Decrement();
-    room_freed_.notify_all();
+    if (room_to_claim) room_freed_.notify_all();
 
     if (outcome.kind == DeliveryOutcomeKind::kSuccess) {
       route.jobs_executed->Increment();
@@ -324,7 +332,7 @@ class DeliveryEngine::Core {
       Finish(delivery, FinalOutcome::kSuccess);
       queue_.Complete(delivery);
     } else if (retry_delay) {
-      metrics::JobRetryAttemptsTotal().WithLabels({route.type_name}).Increment();
+      route.retries->Increment();
       queue_.Reschedule(std::move(delivery), clock_.Now() + *retry_delay);
     } else {
       FailForGood(route, delivery, outcome);
@@ -433,6 +441,7 @@ class DeliveryEngine::Core {
 
   mutable Mutex mu_;
   std::condition_variable room_freed_;
+  size_t refill_step_ = 1;  // the room the dispatcher waits for before it claims again
   size_t held_ GUARDED_BY(mu_) = 0;     // claimed and not yet finished or given back
   size_t running_ GUARDED_BY(mu_) = 0;  // attempts in flight
   bool stopping_ GUARDED_BY(mu_) = false;

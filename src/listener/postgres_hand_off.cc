@@ -43,24 +43,29 @@ Result<std::optional<Checkpoint>> PostgresHandOff::LoadCheckpoint(std::string_vi
   return checkpoints_.Load(listener_id);
 }
 
+Result<HandOffOutcome> PostgresHandOff::EndFailed(PgConnection& tx, Result<HandOffOutcome> outcome) {
+  // Outside a transaction this only warns; a failure means the connection is gone, and the
+  // next Commit connects again.
+  if (tx.healthy()) {
+    [[maybe_unused]] Result<PgResult> ignored = tx.Execute("ROLLBACK");
+  }
+  if (!tx.healthy()) session_.Reset();
+  // kInvalidArgument when the batch's content may be at fault: the listener splits it.
+  if (!outcome) return AsBatchFailure(std::move(outcome).error());
+  return outcome;
+}
+
 Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expected_epoch, const HandOffBatch& batch) {
+  if (local_ != nullptr && options_.first_attempt_deadline.count() > 0 && !batch.jobs.empty()) {
+    return CommitAfterFirstAttempts(lease, expected_epoch, batch);
+  }
   PgConnection* tx = nullptr;
   FRAISEQL_ASSIGN_OR_RETURN(tx, session_.Get());
   // Jobs for this process's queue are inserted already claimed by it.
   const std::optional<ClaimStamp> claim = local_ != nullptr ? std::optional(local_->NewClaimStamp()) : std::nullopt;
   std::unordered_set<std::string> inserted;
   Result<HandOffOutcome> outcome = CommitOn(*tx, lease, expected_epoch, batch, claim, inserted);
-  if (!outcome || *outcome != HandOffOutcome::kCommitted) {
-    // Outside a transaction this only warns; a failure means the connection is gone, and the
-    // next Commit connects again.
-    if (tx->healthy()) {
-      [[maybe_unused]] Result<PgResult> ignored = tx->Execute("ROLLBACK");
-    }
-    if (!tx->healthy()) session_.Reset();
-    // kInvalidArgument when the batch's content may be at fault: the listener splits it.
-    if (!outcome) return AsBatchFailure(std::move(outcome).error());
-    return outcome;
-  }
+  if (!outcome || *outcome != HandOffOutcome::kCommitted) return EndFailed(*tx, std::move(outcome));
   if (local_ != nullptr && !inserted.empty()) {
     // Only the jobs this insert made: a replayed one is queued already, maybe running.
     std::vector<Delivery> deliveries;
@@ -70,6 +75,31 @@ Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expec
     }
     local_->HandOver(std::move(deliveries), *claim);
   }
+  return outcome;
+}
+
+Result<HandOffOutcome> PostgresHandOff::CommitAfterFirstAttempts(const Lease& lease, int64_t expected_epoch,
+                                                                 const HandOffBatch& batch) {
+  const FirstAttempts::BatchId attempts = local_->StartFirstAttempts(batch.jobs);
+  // Not all settled by the deadline: the rest are written as jobs this process holds, and run on.
+  local_->WaitFirstAttempts(attempts, options_.first_attempt_deadline);
+  FirstAttempts::ToWrite settled = local_->SealFirstAttempts(attempts);
+  HandOffBatch written{std::move(settled.jobs), batch.dead_letters, batch.from, batch.next};
+  for (DeadLetter& letter : settled.dead_letters) written.dead_letters.push_back(std::move(letter));
+
+  Result<PgConnection*> tx = session_.Get();
+  if (!tx) {
+    local_->AbandonFirstAttempts(attempts);
+    return std::move(tx).error();
+  }
+  const ClaimStamp claim = local_->NewClaimStamp();
+  std::unordered_set<std::string> inserted;
+  Result<HandOffOutcome> outcome = CommitOn(**tx, lease, expected_epoch, written, claim, inserted);
+  if (!outcome || *outcome != HandOffOutcome::kCommitted) {
+    local_->AbandonFirstAttempts(attempts);
+    return EndFailed(**tx, std::move(outcome));
+  }
+  local_->FirstAttemptsWritten(attempts, written.jobs, claim);
   return outcome;
 }
 

@@ -1,7 +1,9 @@
 // PostgresHandOff: the HandOff contract in one PostgreSQL transaction: the lease re-checked and
 // locked, the jobs inserted (InsertJobs), the dead letters added (PostgresDeadLetterStore) and the
 // checkpoint compare-and-swapped (PostgresCheckpointStore), committed together; then the jobs are
-// handed over in memory to this process's queue, which claimed them in the same insert.
+// handed over in memory to this process's queue, which claimed them in the same insert. With a
+// first-attempt deadline the deliveries run first, and the transaction writes only the jobs of
+// those that did not finish (given back for a retry, or still running) and their dead letters.
 // Thread-safety: one thread (the listener's) uses a hand-off; WaitForRoom may be called from any.
 #pragma once
 
@@ -27,6 +29,10 @@ struct PostgresHandOffOptions {
   // PostgreSQL only moves the checkpoint back, so its batch is read and enqueued again.
   bool synchronous_commit = true;
   std::chrono::milliseconds connect_timeout{5000};
+  // With a local queue: a batch's deliveries make their first attempt before anything is written,
+  // and Commit waits up to this long for them; then only what is unfinished gets a job row
+  // (docs/architecture.md, "First attempts"). Zero: every delivery gets a job row first.
+  std::chrono::milliseconds first_attempt_deadline{0};
 };
 
 class PostgresHandOff final : public HandOff {
@@ -46,6 +52,11 @@ class PostgresHandOff final : public HandOff {
  private:
   // The batch transaction, its jobs inserted with `claim`; `inserted` gets the delivery ids that
   // were new.
+  // Commit with first attempts (options_.first_attempt_deadline).
+  Result<HandOffOutcome> CommitAfterFirstAttempts(const Lease& lease, int64_t expected_epoch,
+                                                  const HandOffBatch& batch);
+  // Rolls back what is open and turns a failure into the contract's error.
+  Result<HandOffOutcome> EndFailed(PgConnection& tx, Result<HandOffOutcome> outcome);
   Result<HandOffOutcome> CommitOn(PgConnection& tx, const Lease& lease, int64_t expected_epoch,
                                   const HandOffBatch& batch, const std::optional<ClaimStamp>& claim,
                                   std::unordered_set<std::string>& inserted);

@@ -37,16 +37,19 @@ Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string
     if (!delivery.attempts.empty() && !delivery.attempts.back().error.empty()) {
       row["last_error"] = delivery.attempts.back().error;
     }
+    if (job.run_at) row["run_at"] = sql_text::Timestamp(*job.run_at);
     rows.push_back(std::move(row));
   }
 
   static constexpr std::string_view kSql =
       "INSERT INTO observer_jobs (delivery_id, listener_id, change_log_pk, event, observer, action_index,"
-      " attempt, attempts, last_error, locked_by, locked_until)"
+      " attempt, attempts, last_error, run_at, locked_by, locked_until)"
       " SELECT j.delivery_id, $1, j.change_log_pk, j.event, j.observer, j.action_index, j.attempt,"
-      " j.attempts, j.last_error, $3, now() + $4::bigint * interval '1 millisecond'"
+      " j.attempts, j.last_error, COALESCE(j.run_at, now()),"
+      " CASE WHEN j.run_at IS NULL THEN $3 END,"
+      " CASE WHEN j.run_at IS NULL THEN now() + $4::bigint * interval '1 millisecond' END"
       " FROM jsonb_to_recordset($2::jsonb) AS j(delivery_id uuid, change_log_pk bigint, event jsonb,"
-      " observer text, action_index int, attempt int, attempts jsonb, last_error text)"
+      " observer text, action_index int, attempt int, attempts jsonb, last_error text, run_at timestamptz)"
       " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id::text";
   std::unordered_set<std::string> inserted;
   inserted.reserve(rows.size());

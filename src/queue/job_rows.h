@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 
 #include "common/result.h"
 #include "db/connection.h"
@@ -18,8 +19,16 @@
 namespace fraiseql {
 
 struct NewJob {
+  NewJob() = default;
+  NewJob(Delivery delivery_in, int64_t change_log_pk_in,
+         std::optional<std::chrono::system_clock::time_point> run_at_in = std::nullopt)
+      : delivery(std::move(delivery_in)), change_log_pk(change_log_pk_in), run_at(run_at_in) {}
+
   Delivery delivery;
   int64_t change_log_pk = 0;
+  // Set: a delivery given back after its first attempt (a retry, or a park on an open breaker):
+  // due then and held by nobody, whatever the insert's ClaimStamp. Unset: due now.
+  std::optional<std::chrono::system_clock::time_point> run_at;
 };
 
 // Marks jobs inserted by a local listener as already claimed by `holder` for `lock_for` from the
@@ -33,7 +42,8 @@ struct ClaimStamp {
 
 // Inserts jobs inside the caller's open transaction (the listener's batch transaction); a job whose
 // delivery_id exists already is left alone (ON CONFLICT DO NOTHING: a replayed batch after a crash
-// adds nothing). One statement for the whole batch. Returns the delivery ids it inserted: only
+// adds nothing). One statement for the whole batch. `claim` stamps the jobs without a run_at.
+// Returns the delivery ids it inserted: only
 // those are new work (a replayed one may be running somewhere already).
 Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string_view listener_id,
                                                    std::span<const NewJob> jobs, const std::optional<ClaimStamp>& claim);

@@ -99,7 +99,10 @@ std::string ApplicationName(std::string_view role, const std::string& holder) {
 }  // namespace
 
 PostgresJobQueue::PostgresJobQueue(PostgresJobQueueOptions options, Clock& clock)
-    : options_(std::move(options)), clock_(clock), hand_over_(options_.max_handed_over, clock) {
+    : options_(std::move(options)),
+      clock_(clock),
+      hand_over_(options_.max_handed_over, clock),
+      first_attempts_(clock) {
   if (options_.holder.empty()) options_.holder = UniqueHolderName();
   options_.lock_timeout = std::max(options_.lock_timeout, milliseconds(1));
   options_.poll_interval = std::max(options_.poll_interval, milliseconds(1));
@@ -130,7 +133,11 @@ PostgresJobQueue::~PostgresJobQueue() {
   // Nobody will claim these here any more: give them back, due now, so another process need
   // not wait for their locks to expire.
   const auto now = clock_.Now();
-  for (Delivery& delivery : hand_over_.TakeAll()) writes_->Reschedule(delivery.id, RescheduleWrite::Of(delivery, now));
+  for (Delivery& delivery : hand_over_.TakeAll()) {
+    // A first attempt has no row to give back: its batch is read again.
+    if (first_attempts_.Contains(delivery.id)) continue;
+    writes_->Reschedule(delivery.id, RescheduleWrite::Of(delivery, now));
+  }
   writes_.reset();  // writes what is buffered, then stops the flusher
 }
 
@@ -284,26 +291,89 @@ Result<void> PostgresJobQueue::EnsureConnected(std::optional<PgConnection>& conn
   return {};
 }
 
-void PostgresJobQueue::Complete(const Delivery& delivery) { writes_->Complete(delivery.id); }
+void PostgresJobQueue::Complete(const Delivery& delivery) {
+  if (auto job = first_attempts_.Report(delivery.id, FirstAttemptOutcome{})) ApplyToJob(delivery.id, std::move(*job));
+}
 
 void PostgresJobQueue::Reschedule(Delivery delivery, std::chrono::system_clock::time_point run_at) {
-  writes_->Reschedule(delivery.id, RescheduleWrite::Of(delivery, run_at));
+  const std::string id = delivery.id;
+  FirstAttemptOutcome given_back{FirstAttemptOutcome::Kind::kGivenBack, std::move(delivery), run_at, std::nullopt};
+  if (auto job = first_attempts_.Report(id, std::move(given_back))) ApplyToJob(id, std::move(*job));
 }
 
 void PostgresJobQueue::CompleteWithDeadLetter(const Delivery& delivery, DeadLetter letter) {
   letter.delivery_id = NormalizeUuid(delivery.id);
   if (!letter.delivery_id) letter.row_data = nlohmann::json{{"delivery_id", delivery.id}};
   if (letter.listener_id.empty()) letter.listener_id = options_.listener_id;
-  writes_->AddDeadLetter(letter);
-  // An id that is no UUID has no job row to delete; the dead letter keeps it in row_data.
+  FirstAttemptOutcome dead{FirstAttemptOutcome::Kind::kDeadLettered, {}, {}, std::move(letter)};
+  if (auto job = first_attempts_.Report(delivery.id, std::move(dead))) ApplyToJob(delivery.id, std::move(*job));
+}
+
+void PostgresJobQueue::ApplyToJob(const std::string& delivery_id, FirstAttemptOutcome outcome) {
+  switch (outcome.kind) {
+    case FirstAttemptOutcome::Kind::kDone:
+      writes_->Complete(delivery_id);
+      return;
+    case FirstAttemptOutcome::Kind::kGivenBack:
+      writes_->Reschedule(delivery_id, RescheduleWrite::Of(outcome.delivery, outcome.run_at));
+      return;
+    case FirstAttemptOutcome::Kind::kDeadLettered:
+      // An id that is no UUID has no job row to delete; the dead letter keeps it in row_data.
+      if (outcome.letter) writes_->AddDeadLetter(*outcome.letter);
+      return;
+  }
 }
 
 void PostgresJobQueue::Wake(std::span<const std::string> delivery_ids) {
+  first_attempts_.Wake(delivery_ids, clock_.Now());
   std::vector<std::string> ids;
   for (const std::string& id : delivery_ids) {
     if (std::optional<std::string> uuid = NormalizeUuid(id)) ids.push_back(std::move(*uuid));
   }
   if (!ids.empty()) writes_->Wake(ids);
+}
+
+FirstAttempts::BatchId PostgresJobQueue::StartFirstAttempts(std::span<const NewJob> jobs) {
+  static metrics::Counter& queued = metrics::JobQueuedTotal().Get();
+  auto [batch, to_start] = first_attempts_.Start(jobs);
+  if (!to_start.empty()) {
+    queued.Increment(static_cast<double>(to_start.size()));
+    hand_over_.Push(std::move(to_start));
+    NotifyClaimers();
+  }
+  return batch;
+}
+
+bool PostgresJobQueue::WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout) {
+  return first_attempts_.WaitSettled(batch, clock_.SteadyNow() + timeout);
+}
+
+void PostgresJobQueue::FirstAttemptsWritten(FirstAttempts::BatchId batch, std::span<const NewJob> jobs,
+                                            const ClaimStamp& stamp) {
+  std::vector<std::string> running;
+  {
+    MutexLock lock(&mu_);
+    const auto wall_now = clock_.Now();
+    const auto steady_now = clock_.SteadyNow();
+    for (const NewJob& job : jobs) {
+      if (job.run_at) {
+        NoteDueLocked(*job.run_at, wall_now, steady_now);
+      } else {
+        running.push_back(job.delivery.id);
+      }
+    }
+    claim_changed_.notify_all();
+  }
+  // Held before the batch is forgotten: a report arriving in between then finds the hold.
+  writes_->Hold(running, stamp.issued_at);
+  for (FirstAttempts::Late& late : first_attempts_.Written(batch)) ApplyToJob(late.delivery_id, std::move(late.outcome));
+}
+
+void PostgresJobQueue::NoteDueLocked(std::chrono::system_clock::time_point run_at,
+                                     std::chrono::system_clock::time_point wall_now, SteadyTime steady_now) {
+  if (local_due_.size() >= kMaxDueHints) return;
+  local_due_.push(steady_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::max(run_at - wall_now, std::chrono::system_clock::duration(0))));
 }
 
 void PostgresJobQueue::AfterWrite(const PendingWrites& writes, const WriteCounts& counts) {
@@ -322,9 +392,7 @@ void PostgresJobQueue::AfterWrite(const PendingWrites& writes, const WriteCounts
   const auto wall_now = clock_.Now();
   const auto steady_now = clock_.SteadyNow();
   for (const auto& [id, op] : writes.ops) {
-    if (!op || local_due_.size() >= kMaxDueHints) continue;
-    local_due_.push(steady_now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                     std::max(op->run_at - wall_now, std::chrono::system_clock::duration(0))));
+    if (op) NoteDueLocked(op->run_at, wall_now, steady_now);
   }
   if (!writes.wakes.empty()) poll_now_ = true;
   claim_changed_.notify_all();

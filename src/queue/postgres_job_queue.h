@@ -11,6 +11,10 @@
 //   WriteBehind's flusher thread, a batch per transaction, which also extends the locks of held
 //   jobs (so deliveries waiting behind a slow destination are not stolen). A job whose holder
 //   died is claimable again once its locked_until passed.
+// First attempts (StartFirstAttempts; docs/architecture.md): a listener batch's deliveries run
+// before they have a row. Their reports go to FirstAttempts until PostgresHandOff has written
+// what the batch needs (a job for each unfinished one, the dead letters) with its checkpoint;
+// a delivery written as a held job is an ordinary held job from then on.
 #pragma once
 
 #include <chrono>
@@ -30,6 +34,7 @@
 #include "common/secret.h"
 #include "common/thread_annotations.h"
 #include "db/connection.h"
+#include "queue/first_attempts.h"
 #include "queue/hand_over_buffer.h"
 #include "queue/job_queue.h"
 #include "queue/job_rows.h"
@@ -89,6 +94,22 @@ class PostgresJobQueue final : public JobQueue {
   // Jobs were inserted unclaimed (by this process): the next Claim looks at once.
   void Poke() LOCKS_EXCLUDED(mu_);
 
+  // First attempts of a listener batch (see above). Start hands the deliveries to Claim (a
+  // delivery whose attempt already runs for an abandoned batch is adopted, not started again);
+  // WaitFirstAttempts waits until each has an outcome (true) or `timeout` passes; Seal says what
+  // to write. After the write commits, FirstAttemptsWritten(batch, the jobs written, stamp) makes
+  // the running ones held jobs (locks kept from the stamp), notes when the given-back ones are due,
+  // and applies outcomes that came meanwhile;
+  // after a failed write, AbandonFirstAttempts drops the batch's outcomes (it is read again).
+  FirstAttempts::BatchId StartFirstAttempts(std::span<const NewJob> jobs) LOCKS_EXCLUDED(mu_);
+  bool WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout);
+  FirstAttempts::ToWrite SealFirstAttempts(FirstAttempts::BatchId batch) { return first_attempts_.Seal(batch); }
+  void FirstAttemptsWritten(FirstAttempts::BatchId batch, std::span<const NewJob> jobs, const ClaimStamp& stamp)
+      LOCKS_EXCLUDED(mu_);
+  void AbandonFirstAttempts(FirstAttempts::BatchId batch) { first_attempts_.Abandon(batch); }
+  // First attempts whose batch is not written yet.
+  size_t first_attempts() const { return first_attempts_.size(); }
+
   // Waits until everything buffered before the call is written (WriteBehind::Flush).
   Result<void> Flush(std::chrono::milliseconds timeout) { return writes_->Flush(timeout); }
 
@@ -109,10 +130,16 @@ class PostgresJobQueue final : public JobQueue {
   void AfterWrite(const PendingWrites& writes, const WriteCounts& counts) LOCKS_EXCLUDED(mu_);
   void RefreshGauges();
   void NotifyClaimers() LOCKS_EXCLUDED(mu_);
+  // Claim looks at the table when a job this process gave back is due (rather than at the poll).
+  void NoteDueLocked(std::chrono::system_clock::time_point run_at, std::chrono::system_clock::time_point wall_now,
+                     SteadyTime steady_now) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes a report about a delivery that has a job row (this process holds it).
+  void ApplyToJob(const std::string& delivery_id, FirstAttemptOutcome outcome);
 
   PostgresJobQueueOptions options_;
   Clock& clock_;
   HandOverBuffer hand_over_;
+  FirstAttempts first_attempts_;
 
   mutable Mutex mu_;
   std::condition_variable claim_changed_;  // Claim waiters: handed over, poked, woken, written, stopping

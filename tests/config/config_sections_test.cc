@@ -354,6 +354,22 @@ poll_interval_ms = 200
   EXPECT_TRUE(alias.diagnostics.empty()) << AllDiagnostics(alias);
 }
 
+TEST(ConfigSections, FirstAttemptDeadlineDefaultsToASecondAndStaysBelowTheLeaseRenewal) {
+  LoadResult defaults = LoadSection("");
+  ASSERT_TRUE(defaults.ok()) << AllDiagnostics(defaults);
+  EXPECT_EQ(defaults.config->performance.first_attempt_deadline, std::chrono::milliseconds(1000));
+
+  LoadResult off = LoadSection("[performance]\nfirst_attempt_deadline_ms = 0\n");
+  ASSERT_TRUE(off.ok()) << AllDiagnostics(off);
+  EXPECT_TRUE(off.diagnostics.empty()) << AllDiagnostics(off);
+  EXPECT_EQ(off.config->performance.first_attempt_deadline, std::chrono::milliseconds(0));
+
+  LoadResult too_long = LoadSection("[performance]\nfirst_attempt_deadline_ms = 5000\n");
+  EXPECT_FALSE(too_long.ok());
+  EXPECT_THAT(AllDiagnostics(too_long), HasSubstr("first_attempt_deadline_ms"));
+  EXPECT_THAT(AllDiagnostics(too_long), HasSubstr("4000"));
+}
+
 // NATS is refused, not ignored: running such a file on the PostgreSQL queue would not be the
 // deployment it describes.
 TEST(ConfigSections, NatsTransportIsRefused) {

@@ -35,7 +35,7 @@ using std::chrono::milliseconds;
 class Process {
  public:
   Process(const MigratedDatabase& database, ListenerOptions options, const ObserverIndex& index, bool local_queue,
-          bool synchronous_commit)
+          bool synchronous_commit, milliseconds first_attempt_deadline = milliseconds(0))
       : leases_(database.url()) {
     PostgresChangeLogOptions log_options;
     log_options.database_url = database.url();
@@ -52,6 +52,7 @@ class Process {
     hand_off_options.database_url = database.url();
     hand_off_options.listener_id = options.listener_id;
     hand_off_options.synchronous_commit = synchronous_commit;
+    hand_off_options.first_attempt_deadline = first_attempt_deadline;
     hand_off_ = std::make_unique<PostgresHandOff>(hand_off_options, queue_.get());
     Result<std::unique_ptr<Listener>> listener =
         Listener::Create(std::move(options), index, *change_log_, leases_, *hand_off_, RealClock());
@@ -184,6 +185,78 @@ TEST_F(ListenerTest, HandsRowsToTheJobQueueClaimedAndAdvancesTheCheckpoint) {
   EXPECT_GE(metrics::EventsProcessedTotal().Get().Value() - processed_before, 2.0);
   listener->Stop();
   EXPECT_FALSE(listener->status().leading);
+}
+
+// First attempts (docs/architecture.md): the batch's deliveries run before anything is written,
+// and its transaction writes only what did not finish, with the checkpoint.
+TEST_F(ListenerTest, FirstAttemptsLeaveJobRowsOnlyForWhatDidNotFinish) {
+  std::vector<int64_t> pks;
+  for (int n = 1; n <= 4; ++n) pks.push_back(InsertOrder(conn_, n));
+  auto listener = std::make_unique<Process>(database_, Options(), index_, kLocalQueue, true, milliseconds(300));
+  listener->Start();
+
+  // A worker: 1 succeeds, 2 is given back for a retry in an hour, 3 fails for good, 4 is still
+  // running when the deadline passes.
+  std::vector<Delivery> claimed;
+  ASSERT_TRUE(PollUntil([&] {
+    for (Delivery& d : listener->queue().Claim(10, std::chrono::steady_clock::now() + milliseconds(50), {})) {
+      claimed.push_back(std::move(d));
+    }
+    return claimed.size() == 4;
+  }));
+  std::sort(claimed.begin(), claimed.end(),
+            [](const Delivery& x, const Delivery& y) { return x.event->data["n"] < y.event->data["n"]; });
+  // Nothing is written while they run.
+  EXPECT_EQ(Jobs(), 0);
+  listener->queue().Complete(claimed[0]);
+  Delivery retried = claimed[1];
+  retried.attempts.push_back(AttemptRecord{std::chrono::system_clock::now(), DeliveryOutcomeKind::kRetryable, 503,
+                                           "HTTP 503", std::chrono::microseconds(1000)});
+  listener->queue().Reschedule(retried, std::chrono::system_clock::now() + std::chrono::hours(1));
+  DeadLetter letter;
+  letter.reason = "HTTP 410: gone";
+  listener->queue().CompleteWithDeadLetter(claimed[2], letter);
+
+  ASSERT_TRUE(PollUntil([&] { return Stored() && Stored()->position.pk == pks[3]; }));
+  EXPECT_EQ(Jobs(), 2);
+  EXPECT_EQ(Count(conn_, "SELECT count(*) FROM observer_jobs WHERE delivery_id = '" + retried.id +
+                             "' AND locked_by IS NULL AND attempt = 1 AND run_at > now() + interval '50 minutes'"
+                             " AND last_error = 'HTTP 503' AND change_log_pk = " + std::to_string(pks[1])),
+            1);
+  EXPECT_EQ(Count(conn_, "SELECT count(*) FROM observer_jobs WHERE delivery_id = '" + claimed[3].id +
+                             "' AND locked_by = 'holder-a' AND locked_until > now() AND attempt = 0"),
+            1);
+  EXPECT_EQ(Count(conn_, "SELECT count(*) FROM observer_dead_letters WHERE delivery_id = '" + claimed[2].id +
+                             "' AND reason = 'HTTP 410: gone' AND listener_id = 'main'"),
+            1);
+
+  // The one still running is an ordinary held job now: its completion deletes its row.
+  listener->queue().Complete(claimed[3]);
+  ASSERT_TRUE(listener->queue().Flush(std::chrono::seconds(10)));
+  EXPECT_EQ(Jobs(), 1);
+  EXPECT_EQ(listener->queue().first_attempts(), 0u);
+  EXPECT_EQ(listener->queue().held(), 0u);
+}
+
+// A batch whose transaction fails (here: the lease was taken over) is read again by whoever
+// leads; the outcomes of its first attempts are dropped, nothing is written for them.
+TEST_F(ListenerTest, FirstAttemptsOfABatchThatLostItsLeaseWriteNothing) {
+  const int64_t pk = InsertOrder(conn_, 1);
+  auto listener = std::make_unique<Process>(database_, Options(), index_, kLocalQueue, true, milliseconds(2000));
+  listener->Start();
+  std::vector<Delivery> claimed;
+  ASSERT_TRUE(PollUntil([&] {
+    claimed = listener->queue().Claim(10, std::chrono::steady_clock::now() + milliseconds(50), {});
+    return !claimed.empty();
+  }));
+  // Another holder takes the lease while the attempt runs.
+  MustExecute(conn_, "UPDATE observer_leases SET holder = 'holder-b', epoch = epoch + 1 WHERE listener_id = 'main'");
+  listener->queue().Complete(claimed[0]);
+  ASSERT_TRUE(PollUntil([&] { return listener->status().fenced > 0; }));
+  EXPECT_EQ(Jobs(), 0);
+  std::optional<Checkpoint> stored = Stored();
+  EXPECT_TRUE(!stored || stored->position.pk < pk);
+  listener->Stop();
 }
 
 TEST_F(ListenerTest, OutOfOrderCommitIsDeliveredExactlyOnce) {
