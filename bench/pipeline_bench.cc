@@ -3,6 +3,7 @@
 //
 //   pipeline_bench drain   [--events 100000] [--sync on|off] [--actions webhook|none]
 //   pipeline_bench latency [--rate 500] [--seconds 20] [--sync on|off]
+//   pipeline_bench drain   --target URL [--arrivals FILE] [--events 100000] [--sync on|off]
 //   common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]
 //
 // drain: inserts --events change-log rows first, then starts the daemon and times from its start
@@ -10,6 +11,13 @@
 //   an observer that matches nothing: reading, converting, matching and checkpointing alone).
 //   Prints events/s, the daemon's RSS through the run and its peak, and the CPU seconds the
 //   daemon, PostgreSQL and the receiver used: where the time went.
+//   --target URL: the webhooks go to a receiver this program does not run (nginx for
+//   scripts/bench-compare), so the end is found without its help: with --arrivals FILE, when FILE
+//   (the receiver's access log, one line per request, starting with the Unix time in seconds as
+//   nginx's $msec writes it) has grown by --events lines, the end being the last line's time;
+//   without, when the checkpoint is at the last row and no job is left (50 ms resolution). The
+//   daemon, maybe of another build, first runs its own `migrate`; the PostgreSQL CPU is that of
+//   the URL's cluster alone (its postmaster and children); dead letters fail the run.
 // latency: the daemon runs first; rows are inserted one per transaction at --rate for --seconds,
 //   and each delivery's arrival is matched (by webhook-id) with its row's commit: p50/p90/p99/max.
 //
@@ -38,6 +46,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <utility>
@@ -68,12 +77,15 @@ struct Options {
   long seconds = 20;
   long per_target = 0;  // 0: the config default
   long batch_size = 1000;
+  std::string target;    // an external receiver's URL; empty: bench/fast_http_receiver
+  std::string arrivals;  // with target: the receiver's access log, one line per request
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
   std::fprintf(stderr,
                "pipeline_bench: %s\n"
                "usage: pipeline_bench drain [--events N] [--sync on|off] [--actions webhook|none]\n"
+               "       pipeline_bench drain --target URL [--arrivals FILE] [--events N] [--sync on|off]\n"
                "       pipeline_bench latency [--rate R] [--seconds S] [--sync on|off]\n"
                "       common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]\n",
                problem.c_str());
@@ -103,6 +115,10 @@ Options ParseOptions(int argc, char** argv) {
       options.observer = value;
     } else if (flag == "--receiver") {
       options.receiver = value;
+    } else if (flag == "--target") {
+      options.target = value;
+    } else if (flag == "--arrivals") {
+      options.arrivals = value;
     } else if (flag == "--events") {
       options.events = PositiveNumber("--events", value);
     } else if (flag == "--rate") {
@@ -123,8 +139,16 @@ Options ParseOptions(int argc, char** argv) {
       Usage("unknown flag " + flag);
     }
   }
-  if (options.url.empty()) Usage("no server: pass --url or run `source .test-services/env` (scripts/services start)");
   if (options.mode == "latency" && !options.webhook) Usage("latency is measured on webhooks");
+  if (!options.arrivals.empty() && options.target.empty()) Usage("--arrivals is the log of a --target receiver");
+  if (!options.target.empty()) {
+    if (options.target.rfind("http://", 0) != 0 && options.target.rfind("https://", 0) != 0) {
+      Usage("--target wants an http:// or https:// URL, not '" + options.target + "'");
+    }
+    if (options.mode == "latency") Usage("latency matches arrivals at the bundled receiver: no --target");
+    if (!options.webhook) Usage("--target receives webhooks: not with --actions none");
+  }
+  if (options.url.empty()) Usage("no server: pass --url or run `source .test-services/env` (scripts/services start)");
   return options;
 }
 
@@ -183,6 +207,7 @@ class Child {
   Child(Child&& other) noexcept
       : pid_(std::exchange(other.pid_, -1)),
         exited_(std::exchange(other.exited_, true)),
+        status_(other.status_),
         log_path_(std::move(other.log_path_)) {}
   Child& operator=(Child&&) = delete;
   Child(const Child&) = delete;
@@ -191,15 +216,16 @@ class Child {
   pid_t pid() const { return pid_; }
   void Signal(int signal) const { ::kill(pid_, signal); }
   int Wait() {
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    if (!exited_) {
+      while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+      }
+      exited_ = true;
     }
-    exited_ = true;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
   }
+  // Reaps the process when it has exited; Wait() then gives its exit code.
   bool Exited() {
-    int status = 0;
-    if (!exited_ && ::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    if (!exited_ && ::waitpid(pid_, &status_, WNOHANG) == pid_) exited_ = true;
     return exited_;
   }
   std::string Output() const {
@@ -209,6 +235,7 @@ class Child {
  private:
   pid_t pid_ = -1;
   bool exited_ = false;
+  int status_ = 0;  // waitpid's, once exited_
   std::string log_path_;
 };
 
@@ -223,33 +250,129 @@ bool PollUntil(F ready, std::chrono::milliseconds timeout) {
   return true;
 }
 
-// CPU seconds (user + system) a process used; 0 when it is gone.
-double CpuSeconds(pid_t pid) {
-  const std::string text = Slurp("/proc/" + std::to_string(pid) + "/stat");
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return 0;
-  // After "pid (comm) ": field 3 (state) onwards; utime and stime are fields 14 and 15.
+// The fields of /proc/<pid>/stat the CPU figures need, in clock ticks.
+struct ProcStat {
+  long long ppid = 0;
   unsigned long long utime = 0;
   unsigned long long stime = 0;
-  if (std::sscanf(text.c_str() + close + 2, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu", &utime,
-                  &stime) != 2) {
-    return 0;
+  long long cutime = 0;  // of children that exited and were waited for
+  long long cstime = 0;
+};
+
+std::optional<ProcStat> ReadProcStat(pid_t pid) {
+  const std::string text = Slurp("/proc/" + std::to_string(pid) + "/stat");
+  const size_t close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  // After "pid (comm) ": field 3 (state) onwards; ppid is field 4, utime to cstime 14 to 17.
+  ProcStat stat;
+  if (std::sscanf(text.c_str() + close + 2, "%*s %lld %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %lld %lld",
+                  &stat.ppid, &stat.utime, &stat.stime, &stat.cutime, &stat.cstime) != 5) {
+    return std::nullopt;
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return stat;
 }
 
-// Every postgres process's CPU seconds: the cluster's share of the machine during a run.
-double PostgresCpuSeconds() {
-  double total = 0;
+double TicksToSeconds(long long ticks) { return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK)); }
+
+// CPU seconds (user + system) a process used; 0 when it is gone.
+double CpuSeconds(pid_t pid) {
+  const std::optional<ProcStat> stat = ReadProcStat(pid);
+  return stat ? TicksToSeconds(static_cast<long long>(stat->utime + stat->stime)) : 0;
+}
+
+// Calls visit(pid) for every process.
+template <typename F>
+void ForEachProcess(F visit) {
   struct DirCloser {
     void operator()(DIR* dir) const { ::closedir(dir); }
   };
   std::unique_ptr<DIR, DirCloser> proc(::opendir("/proc"));
-  if (!proc) return 0;
+  if (!proc) return;
   while (dirent* entry = ::readdir(proc.get())) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    if (Slurp(std::string("/proc/") + entry->d_name + "/comm") == "postgres\n") total += CpuSeconds(static_cast<pid_t>(std::atoi(entry->d_name)));
+    if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') visit(static_cast<pid_t>(std::atoi(entry->d_name)));
   }
+}
+
+// One cluster's CPU seconds: its postmaster's, its live children's, and those of the children
+// that exited (connections closed during the run), which the postmaster's cutime and cstime keep.
+double ClusterCpuSeconds(pid_t postmaster) {
+  long long ticks = 0;
+  ForEachProcess([&](pid_t pid) {
+    const std::optional<ProcStat> stat = ReadProcStat(pid);
+    if (!stat) return;
+    if (pid == postmaster) ticks += static_cast<long long>(stat->utime + stat->stime) + stat->cutime + stat->cstime;
+    if (stat->ppid == postmaster) ticks += static_cast<long long>(stat->utime + stat->stime);
+  });
+  return TicksToSeconds(ticks);
+}
+
+// The postmaster of the cluster `conn` talks to (the parent of its backend), or 0 when that
+// backend is not a postgres process of this machine.
+pid_t PostmasterOf(PgConnection& conn) {
+  const auto backend = static_cast<pid_t>(Scalar(conn, "SELECT pg_backend_pid()"));
+  if (Slurp("/proc/" + std::to_string(backend) + "/comm") != "postgres\n") return 0;
+  const std::optional<ProcStat> stat = ReadProcStat(backend);
+  return stat ? static_cast<pid_t>(stat->ppid) : 0;
+}
+
+// Lines appended to a receiver's access log, read as they come: each line is one request and
+// starts with its Unix time in seconds (nginx's $msec). Only lines added after opening count.
+class ArrivalLog {
+ public:
+  explicit ArrivalLog(const std::string& path) : path_(path), fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd_ < 0) throw std::runtime_error("cannot open --arrivals " + path + ": " + std::strerror(errno));
+    if (::lseek(fd_, 0, SEEK_END) < 0) {
+      ::close(fd_);
+      throw std::runtime_error("cannot seek in --arrivals " + path + ": " + std::strerror(errno));
+    }
+  }
+  ~ArrivalLog() { ::close(fd_); }
+  ArrivalLog(const ArrivalLog&) = delete;
+  ArrivalLog& operator=(const ArrivalLog&) = delete;
+
+  // The number of whole lines added so far.
+  long Lines() {
+    char buffer[65536];
+    ssize_t n;
+    while ((n = ::read(fd_, buffer, sizeof buffer)) > 0) {
+      for (const char c : std::string_view(buffer, static_cast<size_t>(n))) {
+        if (c != '\n') {
+          partial_ += c;
+          continue;
+        }
+        ++lines_;
+        last_line_ = std::move(partial_);
+        partial_.clear();
+      }
+    }
+    if (n < 0 && errno != EINTR) throw std::runtime_error("cannot read " + path_ + ": " + std::strerror(errno));
+    return lines_;
+  }
+
+  // The time of the last whole line, in microseconds since the epoch.
+  int64_t LastMicros() const {
+    char* end = nullptr;
+    const double seconds = std::strtod(last_line_.c_str(), &end);
+    if (end == last_line_.c_str() || seconds <= 0) {
+      throw std::runtime_error("the last line of " + path_ + " does not start with a Unix time: '" + last_line_ + "'");
+    }
+    return static_cast<int64_t>(seconds * 1e6);
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+  long lines_ = 0;
+  std::string partial_;
+  std::string last_line_;
+};
+
+// Every postgres process's CPU seconds: the cluster's share of the machine during a run.
+double PostgresCpuSeconds() {
+  double total = 0;
+  ForEachProcess([&](pid_t pid) {
+    if (Slurp("/proc/" + std::to_string(pid) + "/comm") == "postgres\n") total += CpuSeconds(pid);
+  });
   return total;
 }
 
@@ -299,6 +422,9 @@ class Bench {
   Bench& operator=(const Bench&) = delete;
 
   int Drain() {
+    // An external receiver means a daemon of any build (scripts/bench-compare): it brings the
+    // schema to its own version first (nothing to do when it is this program's).
+    if (!options_.target.empty()) MigrateWithObserver();
     PgConnection conn = MustConnect(url_);
     std::printf("inserting %ld change-log rows...\n", options_.events);
     std::fflush(stdout);
@@ -306,9 +432,14 @@ class Bench {
     const int64_t last_pk = Scalar(conn, "SELECT max(pk_entity_change_log) FROM core.tb_entity_change_log");
     Must(conn.Execute("VACUUM ANALYZE core.tb_entity_change_log"), "VACUUM");
 
+    const bool external = !options_.target.empty();
     std::optional<Child> receiver;
-    if (options_.webhook) receiver.emplace(StartReceiver({"--expect", std::to_string(options_.events)}));
-    const double pg_cpu_before = PostgresCpuSeconds();
+    if (options_.webhook && !external) receiver.emplace(StartReceiver({"--expect", std::to_string(options_.events)}));
+    std::optional<ArrivalLog> arrivals;
+    if (!options_.arrivals.empty()) arrivals.emplace(options_.arrivals);
+    const pid_t postmaster = external ? PostmasterOf(conn) : 0;
+    auto postgres_cpu = [&] { return external ? ClusterCpuSeconds(postmaster) : PostgresCpuSeconds(); };
+    const double pg_cpu_before = postgres_cpu();
     const int64_t start_us = RealtimeMicros();
     Child daemon = StartDaemon();
     std::vector<long> rss;  // RSS KiB, sampled through the run
@@ -322,8 +453,16 @@ class Bench {
       const int64_t done = options_.webhook ? -1 : Scalar(conn, CheckpointPkSql());
       daemon_cpu = CpuSeconds(daemon.pid());
       if (receiver) receiver_cpu = CpuSeconds(receiver->pid());
-      if (options_.webhook && receiver->Exited()) {
+      if (receiver && receiver->Exited()) {
         end_us = ReceiverLastMicros(*receiver);
+        break;
+      }
+      if (arrivals && arrivals->Lines() >= options_.events) {
+        end_us = arrivals->LastMicros();
+        break;
+      }
+      if (external && !arrivals && Scalar(conn, DrainedSql(last_pk)) == 1) {
+        end_us = RealtimeMicros();
         break;
       }
       if (!options_.webhook && done >= last_pk) {
@@ -333,21 +472,36 @@ class Bench {
       rss.push_back(StatusKib(daemon.pid(), "VmRSS"));
       std::this_thread::sleep_for(options_.webhook ? 50ms : 10ms);
     }
-    const double pg_cpu = PostgresCpuSeconds() - pg_cpu_before;
+    const double pg_cpu = postgres_cpu() - pg_cpu_before;
     const long peak_kib = StatusKib(daemon.pid(), "VmHWM");
     daemon.Signal(SIGTERM);
     const int code = daemon.Wait();
 
     const double seconds = static_cast<double>(end_us - start_us) / 1e6;
+    const std::string actions = !options_.webhook ? "no matching observer"
+                                : external        ? "one webhook each to " + options_.target
+                                                  : "one webhook each";
     std::printf("drain: %ld events (%s, synchronous_commit %s, batch_size %ld) in %.2f s = %.0f events/s\n",
-                options_.events, options_.webhook ? "one webhook each" : "no matching observer",
-                options_.synchronous ? "on" : "off", options_.batch_size, seconds,
+                options_.events, actions.c_str(), options_.synchronous ? "on" : "off", options_.batch_size, seconds,
                 static_cast<double>(options_.events) / seconds);
-    std::printf("cpu seconds during the run: daemon %.2f, postgres %.2f, receiver %.2f (wall %.2f s on %ld cores)\n",
-                daemon_cpu, pg_cpu, receiver_cpu, seconds, ::sysconf(_SC_NPROCESSORS_ONLN));
+    if (external) {
+      std::printf("end: %s\n", arrivals ? ("the last of the lines added to " + options_.arrivals).c_str()
+                                          : "checkpoint at the last row and no job left (50 ms polls)");
+      char postgres[32] = "n/a (not on this machine)";
+      if (postmaster != 0) std::snprintf(postgres, sizeof postgres, "%.2f", pg_cpu);
+      std::printf("cpu seconds during the run: daemon %.2f, postgres %s (its cluster), receiver external (wall %.2f s "
+                  "on %ld cores)\n",
+                  daemon_cpu, postgres, seconds, ::sysconf(_SC_NPROCESSORS_ONLN));
+    } else {
+      std::printf("cpu seconds during the run: daemon %.2f, postgres %.2f, receiver %.2f (wall %.2f s on %ld cores)\n",
+                  daemon_cpu, pg_cpu, receiver_cpu, seconds, ::sysconf(_SC_NPROCESSORS_ONLN));
+    }
     PrintRss(rss, peak_kib);
     std::printf("daemon exit code after SIGTERM: %d\n", code);
-    return code == 0 ? 0 : 1;
+    // An external receiver that refused deliveries: they were retried, then dead-lettered.
+    const int64_t dead = external ? Scalar(conn, "SELECT count(*) FROM observer_dead_letters") : 0;
+    if (dead > 0) std::printf("%lld dead letters: the receiver refused deliveries\n", static_cast<long long>(dead));
+    return code == 0 && dead == 0 ? 0 : 1;
   }
 
   int Latency() {
@@ -428,6 +582,14 @@ class Bench {
     }
   }
 
+  // 1 when the checkpoint is at `last_pk` and every job is gone (delivered, or dead-lettered:
+  // the run then fails on the dead letters).
+  static std::string DrainedSql(int64_t last_pk) {
+    return "SELECT CASE WHEN COALESCE((SELECT max(last_processed_id) FROM observer_checkpoints WHERE listener_id = "
+           "'bench'), 0) >= " +
+           std::to_string(last_pk) + " AND NOT EXISTS (SELECT 1 FROM observer_jobs) THEN 1 ELSE 0 END";
+  }
+
   std::string CheckpointPkSql() const {
     return "SELECT COALESCE(max(last_processed_id), 0) FROM observer_checkpoints WHERE listener_id = 'bench'";
   }
@@ -452,6 +614,12 @@ class Bench {
     return std::atoll(output.c_str() + at + 8);
   }
 
+  void MigrateWithObserver() {
+    Child migrate({options_.observer, "migrate", "--database-url", url_}, dir_ + "/migrate.log");
+    if (!PollUntil([&] { return migrate.Exited(); }, 120s)) throw std::runtime_error("migrate: no end after 120 s");
+    if (migrate.Wait() != 0) throw std::runtime_error(options_.observer + " migrate failed:\n" + migrate.Output());
+  }
+
   Child StartDaemon() {
     std::string config = "[database]\nurl = \"" + url_ + "\"\nlistener_id = \"bench\"\nbatch_size = " +
                          std::to_string(options_.batch_size) + "\nsynchronous_commit = " +
@@ -464,7 +632,9 @@ class Bench {
     config += std::string("entity = \"") + (options_.webhook ? "Order" : "NoSuchEntity") + "\"\nevent_type = \"INSERT\"\n";
     // --actions none: the observer matches nothing, so its webhook is never called.
     const int port = options_.webhook ? receiver_port_ : 9;
-    config += "\n[[observers.actions]]\ntype = \"webhook\"\nurl = \"http://127.0.0.1:" + std::to_string(port) + "/hook\"\n";
+    const std::string url =
+        options_.target.empty() ? "http://127.0.0.1:" + std::to_string(port) + "/hook" : options_.target;
+    config += "\n[[observers.actions]]\ntype = \"webhook\"\nurl = \"" + url + "\"\n";
     const std::string path = dir_ + "/config.toml";
     std::ofstream(path) << config;
     return Child({options_.observer, "run", "--config", path, "--log-level", "warn"}, dir_ + "/daemon.log");
