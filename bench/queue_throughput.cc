@@ -4,7 +4,11 @@
 //
 //   queue_throughput [--url postgresql://postgres@127.0.0.1:55432/postgres] [--jobs 50000]
 //                    [--claim-batch 256] [--insert-batch 1000] [--async-commit]
+//                    [--producers 1] [--consumers 1]
+// --producers N inserts from N connections at once; --consumers N claims and completes with N
+// queues (N processes' worth: each its own holder, claim and flush connections), one thread each.
 // The URL names the server (its database part is replaced); default $FRAISEQL_TEST_PG_URL.
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -38,6 +43,14 @@ void Must(Result<PgResult> result, const char* what) {
 }
 
 double Seconds(steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Runs body(0..count-1), each on a thread of its own, and waits for them all.
+template <typename Body>
+void RunOnThreads(int count, Body body) {
+  std::vector<std::thread> threads;
+  for (int n = 0; n < count; ++n) threads.emplace_back([&body, n] { body(n); });
+  for (std::thread& thread : threads) thread.join();
+}
 
 std::vector<NewJob> MakeJobs(int first, int count) {
   std::vector<NewJob> jobs;
@@ -65,7 +78,7 @@ std::vector<NewJob> MakeJobs(int first, int count) {
 int Run(int argc, char** argv) {
   const char* env = std::getenv("FRAISEQL_TEST_PG_URL");
   std::string url = env ? env : "postgresql://postgres@127.0.0.1:55432/postgres";
-  int jobs = 50000, claim_batch = 256, insert_batch = 1000;
+  int jobs = 50000, claim_batch = 256, insert_batch = 1000, producers = 1, consumers = 1;
   bool async_commit = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -75,6 +88,8 @@ int Run(int argc, char** argv) {
     else if (arg == "--claim-batch") claim_batch = std::stoi(next());
     else if (arg == "--insert-batch") insert_batch = std::stoi(next());
     else if (arg == "--async-commit") async_commit = true;
+    else if (arg == "--producers") producers = std::max(1, std::stoi(next()));
+    else if (arg == "--consumers") consumers = std::max(1, std::stoi(next()));
     else throw std::runtime_error("unknown argument " + arg);
   }
 
@@ -96,44 +111,63 @@ int Run(int argc, char** argv) {
     for (int first = 0; first < jobs; first += insert_batch) {
       batches.push_back(MakeJobs(first, std::min(insert_batch, jobs - first)));
     }
-    const auto insert_start = steady_clock::now();
-    for (const std::vector<NewJob>& batch : batches) {
-      Must(conn.Execute("BEGIN"), "BEGIN");
-      if (auto inserted = InsertJobs(conn, "default", batch, std::nullopt); !inserted) {
-        throw std::runtime_error(inserted.error().message);
-      }
-      Must(conn.Execute("COMMIT"), "COMMIT");
+    // Each producer its own connection and its share of the batches, as concurrent writers do.
+    std::vector<PgConnection> producer_conns;
+    for (int p = 0; p < producers; ++p) {
+      producer_conns.push_back(MustConnect(db_url));
+      if (async_commit) Must(producer_conns.back().Execute("SET synchronous_commit = off"), "SET");
     }
+    std::atomic<size_t> next_batch{0};
+    std::atomic<bool> failed{false};
+    const auto insert_start = steady_clock::now();
+    RunOnThreads(producers, [&](int p) {
+      PgConnection& producer = producer_conns[static_cast<size_t>(p)];
+      for (size_t b = next_batch++; b < batches.size() && !failed; b = next_batch++) {
+        const bool ok = producer.Execute("BEGIN") && InsertJobs(producer, "default", batches[b], std::nullopt) &&
+                        producer.Execute("COMMIT");
+        if (!ok) failed = true;
+      }
+    });
+    if (failed) throw std::runtime_error("an insert failed");
     const double insert_seconds = Seconds(steady_clock::now() - insert_start);
 
-    // Claim and complete, as one engine does (one dispatcher claiming, completes buffered).
+    // Claim and complete, as engines do (each one dispatcher claiming, completes buffered).
     SystemClock clock;
-    PostgresJobQueueOptions options;
-    options.database_url = Secret(db_url);
-    options.synchronous_commit = !async_commit;
-    PostgresJobQueue queue(options, clock);
+    std::vector<std::unique_ptr<PostgresJobQueue>> queues;
+    for (int c = 0; c < consumers; ++c) {
+      PostgresJobQueueOptions options;
+      options.database_url = Secret(db_url);
+      options.synchronous_commit = !async_commit;
+      options.holder = "bench-consumer-" + std::to_string(c);
+      queues.push_back(std::make_unique<PostgresJobQueue>(options, clock));
+    }
+    std::atomic<int> done{0};
+    std::atomic<size_t> claims{0};
     const auto claim_start = steady_clock::now();
-    int done = 0;
-    size_t claims = 0;
-    while (done < jobs) {
-      std::vector<Delivery> claimed =
-          queue.Claim(static_cast<size_t>(claim_batch), steady_clock::now() + std::chrono::seconds(5), {});
-      if (claimed.empty()) throw std::runtime_error("nothing to claim with " + std::to_string(jobs - done) + " left");
-      ++claims;
-      for (const Delivery& delivery : claimed) queue.Complete(delivery);
-      done += static_cast<int>(claimed.size());
-    }
-    if (Result<void> flushed = queue.Flush(std::chrono::seconds(30)); !flushed) {
-      throw std::runtime_error(flushed.error().message);
-    }
+    const auto give_up = claim_start + std::chrono::minutes(5);
+    RunOnThreads(consumers, [&](int c) {
+      PostgresJobQueue& queue = *queues[static_cast<size_t>(c)];
+      while (done < jobs && steady_clock::now() < give_up) {
+        std::vector<Delivery> claimed = queue.Claim(static_cast<size_t>(claim_batch),
+                                                    steady_clock::now() + std::chrono::milliseconds(200), {});
+        if (claimed.empty()) continue;
+        ++claims;
+        for (const Delivery& delivery : claimed) queue.Complete(delivery);
+        done += static_cast<int>(claimed.size());
+      }
+      if (Result<void> flushed = queue.Flush(std::chrono::seconds(30)); !flushed) failed = true;
+    });
+    if (done < jobs) throw std::runtime_error("nothing to claim with " + std::to_string(jobs - done) + " left");
+    if (failed) throw std::runtime_error("a flush failed");
     const double claim_seconds = Seconds(steady_clock::now() - claim_start);
     Result<PgResult> left = conn.Execute("SELECT count(*) FROM observer_jobs");
     Must(std::move(left), "count");
 
-    std::printf("jobs %d, insert batch %d, claim batch %d, synchronous_commit %s\n", jobs, insert_batch, claim_batch,
-                async_commit ? "off" : "on");
+    std::printf("jobs %d, insert batch %d, claim batch %d, producers %d, consumers %d, synchronous_commit %s\n", jobs,
+                insert_batch, claim_batch, producers, consumers, async_commit ? "off" : "on");
     std::printf("insert:           %8.0f jobs/s (%.2f s)\n", jobs / insert_seconds, insert_seconds);
-    std::printf("claim + complete: %8.0f jobs/s (%.2f s, %zu claims)\n", jobs / claim_seconds, claim_seconds, claims);
+    std::printf("claim + complete: %8.0f jobs/s (%.2f s, %zu claims)\n", jobs / claim_seconds, claim_seconds,
+                claims.load());
   } catch (const std::exception& error) {
     std::fprintf(stderr, "queue_throughput: %s\n", error.what());
     exit_code = 1;

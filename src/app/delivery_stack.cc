@@ -1,8 +1,11 @@
 #include "app/delivery_stack.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "config/database_url.h"
+#include "http/round_robin_http_client.h"
 
 namespace fraiseql {
 
@@ -13,12 +16,23 @@ Result<std::unique_ptr<DeliveryStack>> DeliveryStack::Create(const Config& confi
 
   Result<SsrfGuard> guard = SsrfGuard::Create(config.security.allow_private_targets);
   if (!guard) return Error::InvalidArgument("[security] allow_private_targets: " + guard.error().message);
-  CurlEngineOptions http_options;
-  http_options.guard = std::move(*guard);
-  http_options.max_connections_per_host = config.performance.max_in_flight_per_target;
-  Result<std::unique_ptr<CurlEngine>> http = CurlEngine::Create(std::move(http_options), clock);
-  if (!http) return http.error();
-  stack->http_ = std::move(*http);
+  const uint32_t http_threads = config.performance.http_threads;
+  std::vector<std::unique_ptr<HttpClient>> engines;
+  for (uint32_t n = 0; n < http_threads; ++n) {
+    CurlEngineOptions http_options;
+    http_options.guard = *guard;
+    http_options.max_connections_per_host = config.performance.max_in_flight_per_target;
+    // The engines share the process's file descriptors.
+    http_options.max_total_connections = std::max<uint32_t>(http_options.max_total_connections / http_threads, 16);
+    Result<std::unique_ptr<CurlEngine>> http = CurlEngine::Create(std::move(http_options), clock);
+    if (!http) return http.error();
+    engines.push_back(std::move(*http));
+  }
+  if (engines.size() == 1) {
+    stack->http_ = std::move(engines.front());
+  } else {
+    stack->http_ = std::make_unique<RoundRobinHttpClient>(std::move(engines));
+  }
 
   ActionDependencies deps(clock);
   deps.http = stack->http_.get();

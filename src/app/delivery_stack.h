@@ -51,7 +51,7 @@ class DeliveryStack {
   // into the stopped engine), then the HTTP engine (fails what is left), and the actions last,
   // because every one of those may still be running action code.
   std::unique_ptr<WorkerPool> blocking_;
-  std::unique_ptr<CurlEngine> http_;
+  std::unique_ptr<HttpClient> http_;  // [performance] http_threads CurlEngines, round robin
   std::unique_ptr<ActionTable> actions_;
   std::unique_ptr<DeliveryEngine> engine_;
   bool shut_down_ = false;

@@ -124,6 +124,7 @@ PerformanceConfig ReadPerformance(TableReader& in) {
   // At most 4 s: the listener waits this long per batch, and renews its lease every 5 s.
   out.first_attempt_deadline = std::chrono::milliseconds(in.Unsigned<uint32_t>(
       "first_attempt_deadline_ms", static_cast<uint32_t>(out.first_attempt_deadline.count()), 0, 4000));
+  out.http_threads = in.Unsigned<uint32_t>("http_threads", out.http_threads, 1, 16);
 
   NoEffectWhen(in, "enable_dedup", out.enable_dedup, true,
                "events are not deduplicated yet (Redis-backed deduplication comes with issue 13); each "

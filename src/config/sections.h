@@ -44,6 +44,9 @@ struct PerformanceConfig {
   // How long a batch's first attempts may run before the unfinished get job rows (0: every
   // delivery gets a job row first). Below the lease renewal (5 s): the listener waits this long.
   std::chrono::milliseconds first_attempt_deadline{1000};
+  // HTTP engines (a thread and a connection pool each); requests go to each in turn. One is
+  // enough until the HTTP thread is the bottleneck on a machine with spare cores.
+  uint32_t http_threads = 1;
 };
 
 // [redis]: dedup store and result cache. No effect yet (issue 13).

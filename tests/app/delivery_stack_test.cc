@@ -146,6 +146,20 @@ TEST(DeliveryStackTest, ActionsOfOneEventRunConcurrently) {
   for (const Finished& finished : stack.finished()) EXPECT_EQ(finished.outcome, FinalOutcome::kSuccess);
 }
 
+// [performance] http_threads: requests alternate between engines, every one arrives once, a
+// retry included, whichever engine's thread reports it.
+TEST(DeliveryStackTest, SeveralHttpEnginesDeliverEverythingOnce) {
+  HttpReceiver receiver;
+  receiver.Script({ScriptedReply::Status(503)});  // the first request, then 200s
+  StackFixture stack(Observer(Webhook(receiver), kFastRetry, "\n[performance]\nhttp_threads = 3\n"));
+  stack.Start();
+  for (int n = 0; n < 20; ++n) stack.Deliver(n);
+  ASSERT_TRUE(stack.WaitIdle());
+  EXPECT_EQ(receiver.request_count(), 21u);
+  ASSERT_EQ(stack.finished().size(), 20u);
+  for (const Finished& finished : stack.finished()) EXPECT_EQ(finished.outcome, FinalOutcome::kSuccess);
+}
+
 TEST(DeliveryStackTest, RetriesA503TwiceThenSucceedsWithBackoff) {
   HttpReceiver receiver;
   receiver.Script({ScriptedReply::Status(503), ScriptedReply::Status(503)});

@@ -370,6 +370,17 @@ TEST(ConfigSections, FirstAttemptDeadlineDefaultsToASecondAndStaysBelowTheLeaseR
   EXPECT_THAT(AllDiagnostics(too_long), HasSubstr("4000"));
 }
 
+TEST(ConfigSections, HttpThreadsDefaultToOneAndMustBeOneToSixteen) {
+  LoadResult defaults = LoadSection("");
+  ASSERT_TRUE(defaults.ok()) << AllDiagnostics(defaults);
+  EXPECT_EQ(defaults.config->performance.http_threads, 1u);
+  LoadResult two = LoadSection("[performance]\nhttp_threads = 2\n");
+  ASSERT_TRUE(two.ok()) << AllDiagnostics(two);
+  EXPECT_EQ(two.config->performance.http_threads, 2u);
+  EXPECT_FALSE(LoadSection("[performance]\nhttp_threads = 0\n").ok());
+  EXPECT_FALSE(LoadSection("[performance]\nhttp_threads = 17\n").ok());
+}
+
 // NATS is refused, not ignored: running such a file on the PostgreSQL queue would not be the
 // deployment it describes.
 TEST(ConfigSections, NatsTransportIsRefused) {
