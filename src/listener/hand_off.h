@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <stop_token>
 #include <string_view>
@@ -32,6 +33,10 @@ struct HandOffBatch {
   std::vector<DeadLetter> dead_letters;
   ChangeLogPosition from;  // the checkpoint's position the batch was read after
   Checkpoint next;         // the checkpoint after the batch (its lease_epoch is the lease's)
+  // Optional. A backend that delivers before it commits (PostgresHandOff's first attempts) calls
+  // it once, on the committing thread, while the deliveries run: the listener reads its next
+  // batch meanwhile. Others never call it.
+  std::function<void()> while_delivering;
 };
 
 enum class HandOffOutcome { kCommitted, kLeaseLost, kCheckpointMoved };

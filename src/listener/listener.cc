@@ -85,6 +85,11 @@ class Listener::Loop {
 
  private:
   // The rows of one read, prepared for the hand-off.
+  struct Prefetched {
+    ChangeLogPosition after;  // read after this position
+    std::vector<ChangeLogEntry> entries;
+  };
+
   struct PreparedBatch {
     HandOffBatch hand_off;
     ChangeLogPosition last;
@@ -122,10 +127,8 @@ class Listener::Loop {
 
     if (split_until_ && !(position_ < *split_until_)) split_until_.reset();
     const ReadLimits limits{split_until_ ? split_rows_ : options_.batch_size, options_.batch_max_bytes};
-    const SteadyTime read_start = clock_.SteadyNow();
-    Result<std::vector<ChangeLogEntry>> entries = change_log_.Read(position_, limits);
-    fetch_seconds_.Observe(std::chrono::duration<double>(clock_.SteadyNow() - read_start).count());
-    owner_.UpdateStatus([](Status& status) { ++status.reads; });
+    Result<std::vector<ChangeLogEntry>> entries = TakePrefetched();
+    if (entries->empty()) entries = ReadAfter(position_, limits);
     if (!entries) return std::move(entries).error();
     RefreshGaugesIfDue();
 
@@ -133,6 +136,10 @@ class Listener::Loop {
     held_back_wait_ = options_.held_back_poll;
 
     PreparedBatch batch = Prepare(std::move(entries).value());
+    if (!split_until_) {
+      // Read the next batch while this one's deliveries run (a hand-off that delivers first).
+      batch.hand_off.while_delivering = [this, after = batch.last, limits] { Prefetch(after, limits); };
+    }
     Result<HandOffOutcome> outcome = Commit(batch);
     if (!outcome) {
       // kInvalidArgument: the batch's content may be at fault (a value the database's types or
@@ -147,6 +154,29 @@ class Listener::Loop {
       if (split_until_) split_rows_ = std::min<size_t>(split_rows_ * 2, options_.batch_size);
     }
     return Ok();
+  }
+
+  Result<std::vector<ChangeLogEntry>> ReadAfter(const ChangeLogPosition& after, const ReadLimits& limits) {
+    const SteadyTime read_start = clock_.SteadyNow();
+    Result<std::vector<ChangeLogEntry>> entries = change_log_.Read(after, limits);
+    fetch_seconds_.Observe(std::chrono::duration<double>(clock_.SteadyNow() - read_start).count());
+    owner_.UpdateStatus([](Status& status) { ++status.reads; });
+    return entries;
+  }
+
+  // A batch read ahead is kept only when it has rows: an empty one says nothing about the news
+  // that the next turn's Listen() consumes, so that turn reads for itself.
+  void Prefetch(const ChangeLogPosition& after, const ReadLimits& limits) {
+    Result<std::vector<ChangeLogEntry>> entries = ReadAfter(after, limits);
+    if (entries && !entries->empty()) prefetched_ = Prefetched{after, std::move(entries).value()};
+  }
+
+  // The batch read ahead, if it starts where the checkpoint now stands (its batch committed);
+  // otherwise nothing (empty), and it is dropped.
+  std::vector<ChangeLogEntry> TakePrefetched() {
+    std::optional<Prefetched> taken = std::exchange(prefetched_, std::nullopt);
+    if (!taken || split_until_ || !(taken->after == position_)) return {};
+    return std::move(taken->entries);
   }
 
   // --- the lease ----------------------------------------------------------------------------
@@ -198,6 +228,7 @@ class Listener::Loop {
   }
 
   void StopLeading(std::string_view why, bool release) {
+    prefetched_.reset();
     change_log_.StopListening();  // a standby must not listen: unread news piles up on the server
     if (!lease_) return;
     if (release) {
@@ -284,6 +315,7 @@ class Listener::Loop {
   }
 
   void Adopt(const Checkpoint& checkpoint) {
+    prefetched_.reset();
     position_ = checkpoint.position;
     total_events_ = checkpoint.total_events;
     need_reload_ = false;
@@ -550,6 +582,7 @@ class Listener::Loop {
   bool waiting_logged_ = false;
   bool need_reload_ = true;
   ChangeLogPosition position_;
+  std::optional<Prefetched> prefetched_;  // read while the previous batch was delivered
   int64_t total_events_ = 0;
   // After a refused batch: batches of at most split_rows_ rows until the position passes
   // split_until_ (HandleRefusedBatch).

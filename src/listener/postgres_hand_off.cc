@@ -81,10 +81,15 @@ Result<HandOffOutcome> PostgresHandOff::Commit(const Lease& lease, int64_t expec
 Result<HandOffOutcome> PostgresHandOff::CommitAfterFirstAttempts(const Lease& lease, int64_t expected_epoch,
                                                                  const HandOffBatch& batch) {
   const FirstAttempts::BatchId attempts = local_->StartFirstAttempts(batch.jobs);
+  if (batch.while_delivering) batch.while_delivering();
   // Not all settled by the deadline: the rest are written as jobs this process holds, and run on.
   local_->WaitFirstAttempts(attempts, options_.first_attempt_deadline);
   FirstAttempts::ToWrite settled = local_->SealFirstAttempts(attempts);
-  HandOffBatch written{std::move(settled.jobs), batch.dead_letters, batch.from, batch.next};
+  HandOffBatch written;
+  written.jobs = std::move(settled.jobs);
+  written.dead_letters = batch.dead_letters;
+  written.from = batch.from;
+  written.next = batch.next;
   for (DeadLetter& letter : settled.dead_letters) written.dead_letters.push_back(std::move(letter));
 
   Result<PgConnection*> tx = session_.Get();
