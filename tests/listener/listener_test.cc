@@ -238,6 +238,29 @@ TEST_F(ListenerTest, FirstAttemptsLeaveJobRowsOnlyForWhatDidNotFinish) {
   EXPECT_EQ(listener->queue().held(), 0u);
 }
 
+// Batch after batch with first attempts, each next batch read while the previous one's deliveries
+// run: every row is delivered once, in change-log order, and nothing is left in the job table.
+TEST_F(ListenerTest, FirstAttemptsDeliverEveryRowOnceInOrderAcrossBatchesReadAhead) {
+  std::vector<int64_t> pks;
+  for (int n = 1; n <= 7; ++n) pks.push_back(InsertOrder(conn_, n));
+  ListenerOptions options = Options();
+  options.batch_size = 2;
+  auto listener = std::make_unique<Process>(database_, options, index_, kLocalQueue, true, milliseconds(2000));
+  listener->Start();
+  std::vector<int> delivered;
+  ASSERT_TRUE(PollUntil([&] {
+    for (Delivery& d : listener->queue().Claim(10, std::chrono::steady_clock::now() + milliseconds(50), {})) {
+      delivered.push_back(d.event->data["n"].get<int>());
+      listener->queue().Complete(d);
+    }
+    return Stored() && Stored()->position.pk == pks.back();
+  }));
+  EXPECT_EQ(delivered, (std::vector<int>{1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(Jobs(), 0);
+  EXPECT_EQ(listener->status().batches_committed, 4u);
+  EXPECT_EQ(listener->status().rows_committed, 7u);
+}
+
 // A batch whose transaction fails (here: the lease was taken over) is read again by whoever
 // leads; the outcomes of its first attempts are dropped, nothing is written for them.
 TEST_F(ListenerTest, FirstAttemptsOfABatchThatLostItsLeaseWriteNothing) {
