@@ -1,5 +1,6 @@
 #include "listener/postgres_hand_off.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "db/sqlstate.h"
@@ -8,6 +9,10 @@
 
 namespace fraiseql {
 namespace {
+
+// A batch whose first attempts gave no outcome for this long is committed with the rest held:
+// a destination this slow would otherwise hold every delivery behind its batch.
+constexpr std::chrono::milliseconds kFirstAttemptStall{100};
 
 // A checkpoint the store refuses to write (its bounds) is the listener's bug, not the batch's
 // data: not kInvalidArgument, which would send the listener isolating rows for nothing.
@@ -82,8 +87,10 @@ Result<HandOffOutcome> PostgresHandOff::CommitAfterFirstAttempts(const Lease& le
                                                                  const HandOffBatch& batch) {
   const FirstAttempts::BatchId attempts = local_->StartFirstAttempts(batch.jobs);
   if (batch.while_delivering) batch.while_delivering();
-  // Not all settled by the deadline: the rest are written as jobs this process holds, and run on.
-  local_->WaitFirstAttempts(attempts, options_.first_attempt_deadline);
+  // Not all settled by the deadline, or the outcomes stopped coming (what is left waits on slow
+  // destinations): the rest are written as jobs this process holds, and run on.
+  local_->WaitFirstAttempts(attempts, options_.first_attempt_deadline,
+                            std::min(options_.first_attempt_deadline, kFirstAttemptStall));
   FirstAttempts::ToWrite settled = local_->SealFirstAttempts(attempts);
   HandOffBatch written;
   written.jobs = std::move(settled.jobs);

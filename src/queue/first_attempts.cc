@@ -9,6 +9,7 @@ std::pair<FirstAttempts::BatchId, std::vector<Delivery>> FirstAttempts::Start(st
   MutexLock lock(&mu_);
   const BatchId id = next_batch_++;
   Batch& batch = batches_[id];
+  batch.last_progress = clock_.SteadyNow();
   std::vector<Delivery> to_start;
   to_start.reserve(jobs.size());
   for (const NewJob& job : jobs) {
@@ -45,7 +46,10 @@ std::optional<FirstAttemptOutcome> FirstAttempts::Report(const std::string& deli
   const bool first_outcome = !entry.outcome.has_value();
   entry.outcome = std::move(outcome);
   Batch& batch = batches_.at(entry.batch);
-  if (first_outcome && !batch.sealed && --batch.unsettled == 0) settled_.notify_all();
+  if (first_outcome && !batch.sealed) {
+    batch.last_progress = clock_.SteadyNow();
+    if (--batch.unsettled == 0) settled_.notify_all();
+  }
   return std::nullopt;
 }
 
@@ -59,15 +63,17 @@ void FirstAttempts::Wake(std::span<const std::string> delivery_ids, std::chrono:
   }
 }
 
-bool FirstAttempts::WaitSettled(BatchId batch, std::chrono::steady_clock::time_point deadline) {
+bool FirstAttempts::WaitSettled(BatchId batch, std::chrono::steady_clock::time_point deadline,
+                                std::chrono::steady_clock::duration stall) {
   MutexLock lock(&mu_);
   for (;;) {
     auto it = batches_.find(batch);
     if (it == batches_.end() || it->second.unsettled == 0) return true;
-    if (!clock_.WaitUntil(mu_, settled_, deadline)) {
-      it = batches_.find(batch);
-      return it == batches_.end() || it->second.unsettled == 0;
-    }
+    // Woken by the last outcome, or at the deadline or the end of the quiet spell, whichever
+    // is first; an outcome meanwhile moves the quiet spell's end, and the loop looks again.
+    const auto wake_at = std::min(deadline, it->second.last_progress + stall);
+    if (clock_.SteadyNow() >= wake_at) return false;
+    clock_.WaitUntil(mu_, settled_, wake_at);
   }
 }
 

@@ -75,8 +75,11 @@ class FirstAttempts {
   void Wake(std::span<const std::string> delivery_ids, std::chrono::system_clock::time_point now)
       LOCKS_EXCLUDED(mu_);
 
-  // Waits until every delivery of the batch has an outcome (true) or `deadline` passes (false).
-  bool WaitSettled(BatchId batch, std::chrono::steady_clock::time_point deadline) LOCKS_EXCLUDED(mu_);
+  // Waits until every delivery of the batch has an outcome (true), or (false) `deadline` passes
+  // or no outcome came for `stall`: what is left waits on slow destinations, and holding the
+  // batch for them would hold every other delivery behind it.
+  bool WaitSettled(BatchId batch, std::chrono::steady_clock::time_point deadline,
+                   std::chrono::steady_clock::duration stall) LOCKS_EXCLUDED(mu_);
 
   // What to write for the batch now; outcomes arriving from now on are kept for Written.
   ToWrite Seal(BatchId batch) LOCKS_EXCLUDED(mu_);
@@ -100,6 +103,7 @@ class FirstAttempts {
   struct Batch {
     std::vector<std::string> ids;  // batch order
     size_t unsettled = 0;
+    std::chrono::steady_clock::time_point last_progress;  // started, or the last outcome
     bool sealed = false;
   };
 

@@ -344,8 +344,9 @@ FirstAttempts::BatchId PostgresJobQueue::StartFirstAttempts(std::span<const NewJ
   return batch;
 }
 
-bool PostgresJobQueue::WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout) {
-  return first_attempts_.WaitSettled(batch, clock_.SteadyNow() + timeout);
+bool PostgresJobQueue::WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout,
+                                         std::chrono::milliseconds stall) {
+  return first_attempts_.WaitSettled(batch, clock_.SteadyNow() + timeout, stall);
 }
 
 void PostgresJobQueue::FirstAttemptsWritten(FirstAttempts::BatchId batch, std::span<const NewJob> jobs,

@@ -96,13 +96,15 @@ class PostgresJobQueue final : public JobQueue {
 
   // First attempts of a listener batch (see above). Start hands the deliveries to Claim (a
   // delivery whose attempt already runs for an abandoned batch is adopted, not started again);
-  // WaitFirstAttempts waits until each has an outcome (true) or `timeout` passes; Seal says what
+  // WaitFirstAttempts waits until each has an outcome (true), `timeout` passes or none came for
+  // `stall` (FirstAttempts::WaitSettled); Seal says what
   // to write. After the write commits, FirstAttemptsWritten(batch, the jobs written, stamp) makes
   // the running ones held jobs (locks kept from the stamp), notes when the given-back ones are due,
   // and applies outcomes that came meanwhile;
   // after a failed write, AbandonFirstAttempts drops the batch's outcomes (it is read again).
   FirstAttempts::BatchId StartFirstAttempts(std::span<const NewJob> jobs) LOCKS_EXCLUDED(mu_);
-  bool WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout);
+  bool WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout,
+                         std::chrono::milliseconds stall);
   FirstAttempts::ToWrite SealFirstAttempts(FirstAttempts::BatchId batch) { return first_attempts_.Seal(batch); }
   void FirstAttemptsWritten(FirstAttempts::BatchId batch, std::span<const NewJob> jobs, const ClaimStamp& stamp)
       LOCKS_EXCLUDED(mu_);

@@ -53,7 +53,7 @@ TEST_F(FirstAttemptsTest, EachOutcomeWritesWhatItNeedsAndRunningOnesBecomeHeldJo
   EXPECT_FALSE(attempts_.Report(jobs[1].delivery.id, GivenBack(jobs[1].delivery, retry_at)).has_value());
   EXPECT_FALSE(attempts_.Report(jobs[2].delivery.id, Dead("HTTP 410")).has_value());
   // jobs[3] still runs when the deadline passes.
-  EXPECT_FALSE(attempts_.WaitSettled(batch, clock_.SteadyNow()));
+  EXPECT_FALSE(attempts_.WaitSettled(batch, clock_.SteadyNow(), 1h));
 
   FirstAttempts::ToWrite sealed = attempts_.Seal(batch);
   EXPECT_EQ(sealed.done, 1u);
@@ -89,14 +89,34 @@ TEST_F(FirstAttemptsTest, WaitSettledReturnsOnceEveryDeliveryHasAnOutcome) {
     attempts_.Report(jobs[1].delivery.id, Done());
   });
   // The deadline never comes on the fake clock: only the outcomes end the wait.
-  EXPECT_TRUE(attempts_.WaitSettled(batch, clock_.SteadyNow() + 1h));
+  EXPECT_TRUE(attempts_.WaitSettled(batch, clock_.SteadyNow() + 1h, 1h));
   worker.join();
   EXPECT_EQ(attempts_.Seal(batch).done, 2u);
 }
 
+// Outcomes stop coming (the rest wait on a slow destination): the wait ends after the quiet
+// spell, long before the deadline, and what is left is written as running.
+TEST_F(FirstAttemptsTest, WaitSettledEndsWhenOutcomesStopComing) {
+  const std::vector<NewJob> jobs = Jobs(1, 3);
+  const FirstAttempts::BatchId batch = attempts_.Start(jobs).first;
+  bool settled = true;
+  std::thread waiter([&] { settled = attempts_.WaitSettled(batch, clock_.SteadyNow() + 1h, 100ms); });
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(60ms);
+  attempts_.Report(jobs[0].delivery.id, Done());  // progress: the quiet spell starts again
+  clock_.Advance(60ms);                           // 120 ms since the start, 60 since the outcome
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(40ms);                           // 100 ms without an outcome
+  waiter.join();
+  EXPECT_FALSE(settled);
+  FirstAttempts::ToWrite sealed = attempts_.Seal(batch);
+  EXPECT_EQ(sealed.done, 1u);
+  EXPECT_EQ(sealed.jobs.size(), 2u);
+}
+
 TEST_F(FirstAttemptsTest, AnEmptyBatchIsSettled) {
   const FirstAttempts::BatchId batch = attempts_.Start({}).first;
-  EXPECT_TRUE(attempts_.WaitSettled(batch, clock_.SteadyNow()));
+  EXPECT_TRUE(attempts_.WaitSettled(batch, clock_.SteadyNow(), 1h));
   EXPECT_TRUE(attempts_.Seal(batch).jobs.empty());
 }
 
@@ -115,11 +135,11 @@ TEST_F(FirstAttemptsTest, AnAbandonedBatchDropsItsOutcomesAndARereadAdoptsItsRun
   ASSERT_EQ(to_start.size(), 2u);
   EXPECT_EQ(to_start[0].id, jobs[0].delivery.id);
   EXPECT_EQ(to_start[1].id, jobs[1].delivery.id);
-  EXPECT_FALSE(attempts_.WaitSettled(second, clock_.SteadyNow()));
+  EXPECT_FALSE(attempts_.WaitSettled(second, clock_.SteadyNow(), 1h));
   attempts_.Report(jobs[2].delivery.id, GivenBack(jobs[2].delivery, clock_.Now()));  // the adopted one's outcome
   attempts_.Report(jobs[0].delivery.id, Done());
   attempts_.Report(jobs[1].delivery.id, Done());
-  EXPECT_TRUE(attempts_.WaitSettled(second, clock_.SteadyNow()));
+  EXPECT_TRUE(attempts_.WaitSettled(second, clock_.SteadyNow(), 1h));
   FirstAttempts::ToWrite sealed = attempts_.Seal(second);
   EXPECT_EQ(sealed.done, 2u);
   ASSERT_EQ(sealed.jobs.size(), 1u);
@@ -133,7 +153,7 @@ TEST_F(FirstAttemptsTest, ADeliveryListedTwiceRunsOnce) {
   auto [batch, to_start] = attempts_.Start(jobs);
   EXPECT_EQ(to_start.size(), 1u);
   attempts_.Report(jobs[0].delivery.id, Done());
-  EXPECT_TRUE(attempts_.WaitSettled(batch, clock_.SteadyNow()));
+  EXPECT_TRUE(attempts_.WaitSettled(batch, clock_.SteadyNow(), 1h));
 }
 
 TEST_F(FirstAttemptsTest, AWakeMakesAGivenBackDeliveryDueNow) {
