@@ -149,16 +149,6 @@ Histogram::Histogram(std::span<const double> upper_bounds)
     : upper_bounds_(upper_bounds),
       buckets_(std::make_unique<std::atomic<uint64_t>[]>(upper_bounds.size() + 1)) {}
 
-void Histogram::Observe(double value) {
-  // The first bound >= value (bounds are inclusive). NaN is <= nothing, so it runs off the end
-  // into the +Inf bucket.
-  const auto bound = std::partition_point(upper_bounds_.begin(), upper_bounds_.end(),
-                                          [value](double upper) { return !(value <= upper); });
-  const auto index = static_cast<std::size_t>(bound - upper_bounds_.begin());
-  buckets_[index].fetch_add(1, std::memory_order_relaxed);
-  internal::AtomicAdd(sum_, value);
-}
-
 std::vector<uint64_t> Histogram::CumulativeCounts() const {
   std::vector<uint64_t> counts(upper_bounds_.size() + 1);
   uint64_t running = 0;

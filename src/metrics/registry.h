@@ -13,6 +13,11 @@
 // keeps running and the offending call gets a working but *unexported* metric, so a bad call site
 // loses its own numbers without crashing the daemon or corrupting another family's series.
 // Callers that want to handle a bad declaration (e.g. one built from config) use Registry::TryAdd*.
+//
+// Built with the CMake option FRAISEQL_METRIC_UPDATES=OFF, every update below is an empty inline
+// function: values stay 0 while families and series are still declared and rendered. That build
+// exists only to measure what updating costs (bench/metrics_overhead.sh); it is not a product
+// configuration.
 #pragma once
 
 #include <algorithm>
@@ -45,6 +50,13 @@ std::string_view MetricTypeName(MetricType type);
 // hot series updated from different threads from bouncing the same line between cores.
 inline constexpr std::size_t kCacheLineSize = 64;
 
+#ifndef FRAISEQL_METRIC_UPDATES
+#error "FRAISEQL_METRIC_UPDATES (0 or 1) comes from CMake (fraiseql_build_options)"
+#endif
+// False only in the overhead-measurement build (see top). Both branches of every update still
+// compile, so neither build can rot unseen.
+inline constexpr bool kMetricUpdates = FRAISEQL_METRIC_UPDATES != 0;
+
 namespace internal {
 
 // A CAS loop, which is what atomic<double>::fetch_add compiles to anyway. Relaxed: a metric
@@ -65,23 +77,29 @@ class alignas(kCacheLineSize) Counter {
   Counter(const Counter&) = delete;
   Counter& operator=(const Counter&) = delete;
 
-  void Increment() { whole_.fetch_add(1, std::memory_order_relaxed); }
+  void Increment() {
+    if constexpr (kMetricUpdates) whole_.fetch_add(1, std::memory_order_relaxed);
+  }
 
   // Negative amounts are a programming error: assert in debug, ignored in release.
   template <std::integral T>
   void Increment(T amount) {
-    if constexpr (std::is_signed_v<T>) {
-      assert(amount >= 0 && "a counter only goes up; use a Gauge");
-      if (amount < 0) return;
+    if constexpr (kMetricUpdates) {
+      if constexpr (std::is_signed_v<T>) {
+        assert(amount >= 0 && "a counter only goes up; use a Gauge");
+        if (amount < 0) return;
+      }
+      whole_.fetch_add(static_cast<uint64_t>(amount), std::memory_order_relaxed);
     }
-    whole_.fetch_add(static_cast<uint64_t>(amount), std::memory_order_relaxed);
   }
 
   // Negative and NaN amounts are a programming error: assert in debug, ignored in release.
   void Increment(double amount) {
-    assert(amount >= 0.0 && "a counter only goes up (and NaN is not an amount)");
-    if (!(amount >= 0.0)) return;
-    internal::AtomicAdd(fractional_, amount);
+    if constexpr (kMetricUpdates) {
+      assert(amount >= 0.0 && "a counter only goes up (and NaN is not an amount)");
+      if (!(amount >= 0.0)) return;
+      internal::AtomicAdd(fractional_, amount);
+    }
   }
 
   double Value() const {
@@ -101,9 +119,15 @@ class alignas(kCacheLineSize) Gauge {
   Gauge(const Gauge&) = delete;
   Gauge& operator=(const Gauge&) = delete;
 
-  void Set(double value) { value_.store(value, std::memory_order_relaxed); }
-  void Increment(double amount = 1.0) { internal::AtomicAdd(value_, amount); }
-  void Decrement(double amount = 1.0) { internal::AtomicAdd(value_, -amount); }
+  void Set(double value) {
+    if constexpr (kMetricUpdates) value_.store(value, std::memory_order_relaxed);
+  }
+  void Increment(double amount = 1.0) {
+    if constexpr (kMetricUpdates) internal::AtomicAdd(value_, amount);
+  }
+  void Decrement(double amount = 1.0) {
+    if constexpr (kMetricUpdates) internal::AtomicAdd(value_, -amount);
+  }
 
   // Sizes and counts convert here, once, so call sites stay free of casts.
   template <std::integral T>
@@ -136,8 +160,18 @@ class alignas(kCacheLineSize) Histogram {
   Histogram& operator=(const Histogram&) = delete;
 
   // NaN lands in the +Inf bucket (it is not <= any bound) and makes the sum NaN, as in
-  // Prometheus' own clients.
-  void Observe(double value);
+  // Prometheus' own clients. Inline, so the measurement build (see top) drops the call too.
+  void Observe(double value) {
+    if constexpr (kMetricUpdates) {
+      // The first bound >= value (bounds are inclusive). NaN is <= nothing, so it runs off the
+      // end into the +Inf bucket.
+      const auto bound = std::partition_point(upper_bounds_.begin(), upper_bounds_.end(),
+                                              [value](double upper) { return !(value <= upper); });
+      const auto index = static_cast<std::size_t>(bound - upper_bounds_.begin());
+      buckets_[index].fetch_add(1, std::memory_order_relaxed);
+      internal::AtomicAdd(sum_, value);
+    }
+  }
 
   std::span<const double> upper_bounds() const { return upper_bounds_; }
   // One entry per upper bound, then the +Inf bucket, which equals Count().

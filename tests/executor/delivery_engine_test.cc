@@ -534,6 +534,7 @@ TEST(DeliveryEngineTest, UpdatesAttemptAndErrorMetrics) {
   const double before_jobs = metrics::JobExecutedTotal().WithLabels({"log"}).Value();
   const uint64_t before_durations = metrics::JobDurationSeconds().WithLabels({"log"}).Count();
   const double before_job_sum = metrics::JobDurationSeconds().WithLabels({"log"}).Sum();
+  const double before_retries = metrics::JobRetryAttemptsTotal().WithLabels({"log"}).Value();
   EngineFixture fixture(ObserverToml("dlq", 3, 1, /*delay_ms=*/1000));
   fixture.action().Script({Retryable()});
   fixture.PushEvents(1);
@@ -545,6 +546,7 @@ TEST(DeliveryEngineTest, UpdatesAttemptAndErrorMetrics) {
   EXPECT_GE(metrics::JobDurationSeconds().WithLabels({"log"}).Sum() - before_job_sum, 1.0);
   EXPECT_EQ(metrics::DeliveryAttemptsTotal().WithLabels({"log", "success"}).Value(), before_success + 1);
   EXPECT_EQ(metrics::ActionErrorsTotal().WithLabels({"log", "http_5xx"}).Value(), before_errors + 1);
+  EXPECT_EQ(metrics::JobRetryAttemptsTotal().WithLabels({"log"}).Value(), before_retries + 1);
   EXPECT_EQ(metrics::DeliveriesInFlight().Get().Value(), before_in_flight);
   EXPECT_EQ(metrics::CircuitState().WithLabels({"dest-a"}).Value(), 0);
 }
