@@ -9,7 +9,10 @@
 //     `expected_epoch` at `batch.from` (or there is none and both are zero): kLeaseLost or
 //     kCheckpointMoved then, and the caller reloads;
 //   - on kCommitted the jobs, the dead letters and the checkpoint `batch.next` are all stored;
-//     a job whose delivery is queued already is left alone (a replayed batch adds nothing);
+//     a job whose delivery is queued already is left alone (a replayed batch adds nothing). A
+//     backend that makes first attempts before it commits (PostgresHandOff with a deadline)
+//     stores the jobs of the deliveries that did not finish, and their dead letters: every
+//     delivery is done or stored when the checkpoint passes its row;
 //   - an error means the outcome is unknown (a connection lost during COMMIT): reload.
 #pragma once
 
