@@ -344,9 +344,10 @@ FirstAttempts::BatchId PostgresJobQueue::StartFirstAttempts(std::span<const NewJ
   return batch;
 }
 
-bool PostgresJobQueue::WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout,
+void PostgresJobQueue::WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout,
                                          std::chrono::milliseconds stall) {
-  return first_attempts_.WaitSettled(batch, clock_.SteadyNow() + timeout, stall);
+  // Settled or not, the seal says what to write: the caller needs no answer.
+  first_attempts_.WaitSettled(batch, clock_.SteadyNow() + timeout, stall);
 }
 
 void PostgresJobQueue::FirstAttemptsWritten(FirstAttempts::BatchId batch, std::span<const NewJob> jobs,

@@ -94,16 +94,16 @@ class PostgresJobQueue final : public JobQueue {
   // Jobs were inserted unclaimed (by this process): the next Claim looks at once.
   void Poke() LOCKS_EXCLUDED(mu_);
 
-  // First attempts of a listener batch (see above). Start hands the deliveries to Claim (a
-  // delivery whose attempt already runs for an abandoned batch is adopted, not started again);
-  // WaitFirstAttempts waits until each has an outcome (true), `timeout` passes or none came for
-  // `stall` (FirstAttempts::WaitSettled); Seal says what
-  // to write. After the write commits, FirstAttemptsWritten(batch, the jobs written, stamp) makes
-  // the running ones held jobs (locks kept from the stamp), notes when the given-back ones are due,
-  // and applies outcomes that came meanwhile;
-  // after a failed write, AbandonFirstAttempts drops the batch's outcomes (it is read again).
+  // First attempts of a listener batch (see above). StartFirstAttempts hands the deliveries to
+  // Claim (one whose attempt still runs for an abandoned batch is adopted, not started again).
+  // WaitFirstAttempts returns once each has an outcome, `timeout` passed, or none came for
+  // `stall` (FirstAttempts::WaitSettled); SealFirstAttempts says what to write. After the write
+  // commits, FirstAttemptsWritten(batch, the jobs written, stamp) makes the running ones held
+  // jobs (locks kept from the stamp), notes when the given-back ones are due and applies the
+  // outcomes that came meanwhile; after a failed write, AbandonFirstAttempts drops the batch's
+  // outcomes (it is read again).
   FirstAttempts::BatchId StartFirstAttempts(std::span<const NewJob> jobs) LOCKS_EXCLUDED(mu_);
-  bool WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout,
+  void WaitFirstAttempts(FirstAttempts::BatchId batch, std::chrono::milliseconds timeout,
                          std::chrono::milliseconds stall);
   FirstAttempts::ToWrite SealFirstAttempts(FirstAttempts::BatchId batch) { return first_attempts_.Seal(batch); }
   void FirstAttemptsWritten(FirstAttempts::BatchId batch, std::span<const NewJob> jobs, const ClaimStamp& stamp)
