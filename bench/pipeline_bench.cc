@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "bench_database.h"
+#include "process_cpu.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "delivery/delivery.h"
@@ -152,24 +153,17 @@ Options ParseOptions(int argc, char** argv) {
   return options;
 }
 
-// The whole of a file ("" when it cannot be read), by read(2): /proc files report size 0, and
-// iostreams trip g++ 12's -Wnull-dereference at -O3.
-std::string Slurp(const std::string& path) {
-  std::string text;
-  std::FILE* file = std::fopen(path.c_str(), "r");
-  if (file == nullptr) return text;
-  char buffer[65536];
-  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file)) > 0;) text.append(buffer, n);
-  std::fclose(file);
-  return text;
-}
-
 int64_t RealtimeMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
+using bench::ClusterCpuSeconds;
+using bench::CpuSeconds;
 using bench::MustConnect;
+using bench::PostgresCpuSeconds;
+using bench::PostmasterOf;
+using bench::Slurp;
 using bench::WithDatabase;
 
 PgResult Must(Result<PgResult> result, const std::string& what) {
@@ -250,71 +244,6 @@ bool PollUntil(F ready, std::chrono::milliseconds timeout) {
   return true;
 }
 
-// The fields of /proc/<pid>/stat the CPU figures need, in clock ticks.
-struct ProcStat {
-  long long ppid = 0;
-  unsigned long long utime = 0;
-  unsigned long long stime = 0;
-  long long cutime = 0;  // of children that exited and were waited for
-  long long cstime = 0;
-};
-
-std::optional<ProcStat> ReadProcStat(pid_t pid) {
-  const std::string text = Slurp("/proc/" + std::to_string(pid) + "/stat");
-  const size_t close = text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  // After "pid (comm) ": field 3 (state) onwards; ppid is field 4, utime to cstime 14 to 17.
-  ProcStat stat;
-  if (std::sscanf(text.c_str() + close + 2, "%*s %lld %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu %llu %lld %lld",
-                  &stat.ppid, &stat.utime, &stat.stime, &stat.cutime, &stat.cstime) != 5) {
-    return std::nullopt;
-  }
-  return stat;
-}
-
-double TicksToSeconds(long long ticks) { return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK)); }
-
-// CPU seconds (user + system) a process used; 0 when it is gone.
-double CpuSeconds(pid_t pid) {
-  const std::optional<ProcStat> stat = ReadProcStat(pid);
-  return stat ? TicksToSeconds(static_cast<long long>(stat->utime + stat->stime)) : 0;
-}
-
-// Calls visit(pid) for every process.
-template <typename F>
-void ForEachProcess(F visit) {
-  struct DirCloser {
-    void operator()(DIR* dir) const { ::closedir(dir); }
-  };
-  std::unique_ptr<DIR, DirCloser> proc(::opendir("/proc"));
-  if (!proc) return;
-  while (dirent* entry = ::readdir(proc.get())) {
-    if (entry->d_name[0] >= '0' && entry->d_name[0] <= '9') visit(static_cast<pid_t>(std::atoi(entry->d_name)));
-  }
-}
-
-// One cluster's CPU seconds: its postmaster's, its live children's, and those of the children
-// that exited (connections closed during the run), which the postmaster's cutime and cstime keep.
-double ClusterCpuSeconds(pid_t postmaster) {
-  long long ticks = 0;
-  ForEachProcess([&](pid_t pid) {
-    const std::optional<ProcStat> stat = ReadProcStat(pid);
-    if (!stat) return;
-    if (pid == postmaster) ticks += static_cast<long long>(stat->utime + stat->stime) + stat->cutime + stat->cstime;
-    if (stat->ppid == postmaster) ticks += static_cast<long long>(stat->utime + stat->stime);
-  });
-  return TicksToSeconds(ticks);
-}
-
-// The postmaster of the cluster `conn` talks to (the parent of its backend), or 0 when that
-// backend is not a postgres process of this machine.
-pid_t PostmasterOf(PgConnection& conn) {
-  const auto backend = static_cast<pid_t>(Scalar(conn, "SELECT pg_backend_pid()"));
-  if (Slurp("/proc/" + std::to_string(backend) + "/comm") != "postgres\n") return 0;
-  const std::optional<ProcStat> stat = ReadProcStat(backend);
-  return stat ? static_cast<pid_t>(stat->ppid) : 0;
-}
-
 // Lines appended to a receiver's access log, read as they come: each line is one request and
 // starts with its Unix time in seconds (nginx's $msec). Only lines added after opening count.
 class ArrivalLog {
@@ -366,15 +295,6 @@ class ArrivalLog {
   std::string partial_;
   std::string last_line_;
 };
-
-// Every postgres process's CPU seconds: the cluster's share of the machine during a run.
-double PostgresCpuSeconds() {
-  double total = 0;
-  ForEachProcess([&](pid_t pid) {
-    if (Slurp("/proc/" + std::to_string(pid) + "/comm") == "postgres\n") total += CpuSeconds(pid);
-  });
-  return total;
-}
 
 // A /proc/<pid>/status field in KiB (VmRSS, VmHWM); 0 when unavailable.
 long StatusKib(pid_t pid, const std::string& field) {

@@ -24,6 +24,7 @@
 
 #include "common/clock.h"
 #include "bench_database.h"
+#include "process_cpu.h"
 #include "db/connection.h"
 #include "db/migrations.h"
 #include "delivery/delivery.h"
@@ -35,7 +36,10 @@ namespace {
 
 using std::chrono::steady_clock;
 
+using bench::ClusterCpuSeconds;
+using bench::CpuSeconds;
 using bench::MustConnect;
+using bench::PostmasterOf;
 using bench::WithDatabase;
 
 void Must(Result<PgResult> result, const char* what) {
@@ -43,6 +47,25 @@ void Must(Result<PgResult> result, const char* what) {
 }
 
 double Seconds(steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The CPU this program and the PostgreSQL cluster spend in one phase, from its start to Per().
+class PhaseCpu {
+ public:
+  explicit PhaseCpu(pid_t postmaster)
+      : postmaster_(postmaster), self_(CpuSeconds(::getpid())), postgres_(ClusterCpuSeconds(postmaster)) {}
+  // "bench 12.3 us, postgres 45.6 us" a job.
+  std::string Per(int jobs) const {
+    char text[96];
+    std::snprintf(text, sizeof text, "bench %.1f us, postgres %.1f us", (CpuSeconds(::getpid()) - self_) * 1e6 / jobs,
+                  (ClusterCpuSeconds(postmaster_) - postgres_) * 1e6 / jobs);
+    return text;
+  }
+
+ private:
+  pid_t postmaster_;
+  double self_;
+  double postgres_;
+};
 
 // Runs body(0..count-1), each on a thread of its own, and waits for them all.
 template <typename Body>
@@ -119,6 +142,8 @@ int Run(int argc, char** argv) {
     }
     std::atomic<size_t> next_batch{0};
     std::atomic<bool> failed{false};
+    const pid_t postmaster = PostmasterOf(conn);
+    const PhaseCpu insert_cpu(postmaster);
     const auto insert_start = steady_clock::now();
     RunOnThreads(producers, [&](int p) {
       PgConnection& producer = producer_conns[static_cast<size_t>(p)];
@@ -130,6 +155,7 @@ int Run(int argc, char** argv) {
     });
     if (failed) throw std::runtime_error("an insert failed");
     const double insert_seconds = Seconds(steady_clock::now() - insert_start);
+    const std::string insert_cpu_per_job = insert_cpu.Per(jobs);
 
     // Claim and complete, as engines do (each one dispatcher claiming, completes buffered).
     SystemClock clock;
@@ -143,6 +169,7 @@ int Run(int argc, char** argv) {
     }
     std::atomic<int> done{0};
     std::atomic<size_t> claims{0};
+    const PhaseCpu claim_cpu(postmaster);
     const auto claim_start = steady_clock::now();
     const auto give_up = claim_start + std::chrono::minutes(5);
     RunOnThreads(consumers, [&](int c) {
@@ -160,14 +187,16 @@ int Run(int argc, char** argv) {
     if (done < jobs) throw std::runtime_error("nothing to claim with " + std::to_string(jobs - done) + " left");
     if (failed) throw std::runtime_error("a flush failed");
     const double claim_seconds = Seconds(steady_clock::now() - claim_start);
+    const std::string claim_cpu_per_job = claim_cpu.Per(jobs);
     Result<PgResult> left = conn.Execute("SELECT count(*) FROM observer_jobs");
     Must(std::move(left), "count");
 
     std::printf("jobs %d, insert batch %d, claim batch %d, producers %d, consumers %d, synchronous_commit %s\n", jobs,
                 insert_batch, claim_batch, producers, consumers, async_commit ? "off" : "on");
-    std::printf("insert:           %8.0f jobs/s (%.2f s)\n", jobs / insert_seconds, insert_seconds);
-    std::printf("claim + complete: %8.0f jobs/s (%.2f s, %zu claims)\n", jobs / claim_seconds, claim_seconds,
-                claims.load());
+    std::printf("insert:           %8.0f jobs/s (%.2f s; cpu a job: %s)\n", jobs / insert_seconds, insert_seconds,
+                insert_cpu_per_job.c_str());
+    std::printf("claim + complete: %8.0f jobs/s (%.2f s, %zu claims; cpu a job: %s)\n", jobs / claim_seconds,
+                claim_seconds, claims.load(), claim_cpu_per_job.c_str());
   } catch (const std::exception& error) {
     std::fprintf(stderr, "queue_throughput: %s\n", error.what());
     exit_code = 1;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "actions/http_action.h"
+#include "common/json_text.h"
 #include "common/text.h"
 #include "http/signing.h"
 
@@ -50,8 +51,13 @@ class WebhookActionImpl final : public Action {
 
 std::string WebhookBody(const WebhookAction& spec, const EntityEvent& event) {
   if (spec.body_template) return spec.body_template->RenderJsonBody(event).text;
-  const nlohmann::json& body = spec.payload == WebhookAction::Payload::kData ? event.data : EventEnvelope(event);
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string body;
+  if (spec.payload == WebhookAction::Payload::kData) {
+    AppendJson(body, event.data);
+  } else {
+    AppendEventJson(body, event, EventJsonForm::kEnvelope);  // no copy of the event's data
+  }
+  return body;
 }
 
 Result<HttpRequest> BuildWebhookRequest(const ActionConfig& config, const WebhookAction& spec,

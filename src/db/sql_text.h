@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,10 +42,9 @@ inline std::string BigintArray(std::span<const int64_t> values) {
   return out;
 }
 
-// Invalid UTF-8 becomes U+FFFD rather than an exception, and so does U+0000, which jsonb
-// refuses (SQLSTATE 22P05): one NUL byte in a quoted error body must not make a write fail.
-inline std::string Json(const nlohmann::json& value) {
-  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// `text` (JSON) with each \u0000 escape as \ufffd: jsonb refuses U+0000 (SQLSTATE 22P05), and
+// one NUL byte in a quoted error body must not make a write fail.
+inline void ReplaceNulEscapes(std::string& text) {
   for (size_t at = text.find("\\u0000"); at != std::string::npos; at = text.find("\\u0000", at + 1)) {
     // An escape only when an odd number of backslashes ends here ("\\\\u0000" is a backslash
     // followed by the letters u0000).
@@ -51,6 +52,12 @@ inline std::string Json(const nlohmann::json& value) {
     for (size_t i = at + 1; i-- > 0 && text[i] == '\\';) ++backslashes;
     if (backslashes % 2 == 1) text.replace(at, 6, "\\ufffd");
   }
+}
+
+// Invalid UTF-8 becomes U+FFFD rather than an exception, and so does U+0000 (ReplaceNulEscapes).
+inline std::string Json(const nlohmann::json& value) {
+  std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  ReplaceNulEscapes(text);
   return text;
 }
 
@@ -59,23 +66,39 @@ inline std::string Json(const nlohmann::json& value) {
 // in several statements of one transaction rather than refused.
 inline constexpr size_t kMaxJsonArrayBytes = size_t{64} << 20;
 
-// `elements` as JSON array texts (each element as Json() writes it), each array at most
-// `max_bytes` long unless one element alone is longer: that one travels in an array of its own.
+// JSON array texts made of elements added one by one (each one JSON value, as Json() writes it),
+// each array at most `max_bytes` long unless one element alone is longer: that one travels in an
+// array of its own.
+class JsonArrayTexts {
+ public:
+  explicit JsonArrayTexts(size_t max_bytes = kMaxJsonArrayBytes) : max_bytes_(max_bytes) {}
+
+  void Add(std::string_view element_text) {
+    if (current_.size() > 1 && current_.size() + element_text.size() + 2 > max_bytes_) {
+      arrays_.push_back(std::move(current_) + "]");
+      current_ = "[";
+    }
+    if (current_.size() > 1) current_ += ',';
+    current_ += element_text;
+  }
+
+  std::vector<std::string> Finish() && {
+    if (current_.size() > 1) arrays_.push_back(std::move(current_) + "]");
+    return std::move(arrays_);
+  }
+
+ private:
+  size_t max_bytes_;
+  std::vector<std::string> arrays_;
+  std::string current_ = "[";
+};
+
+// `elements` as JSON array texts (JsonArrayTexts).
 inline std::vector<std::string> JsonArrays(std::span<const nlohmann::json> elements,
                                            size_t max_bytes = kMaxJsonArrayBytes) {
-  std::vector<std::string> arrays;
-  std::string current = "[";
-  for (const nlohmann::json& element : elements) {
-    std::string text = Json(element);
-    if (current.size() > 1 && current.size() + text.size() + 2 > max_bytes) {
-      arrays.push_back(std::move(current) + "]");
-      current = "[";
-    }
-    if (current.size() > 1) current += ',';
-    current += text;
-  }
-  if (current.size() > 1) arrays.push_back(std::move(current) + "]");
-  return arrays;
+  JsonArrayTexts arrays(max_bytes);
+  for (const nlohmann::json& element : elements) arrays.Add(Json(element));
+  return std::move(arrays).Finish();
 }
 
 }  // namespace fraiseql::sql_text

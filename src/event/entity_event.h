@@ -84,10 +84,18 @@ nlohmann::json ShallowDiff(const nlohmann::json& before, const nlohmann::json& a
 // what EventToJson writes, with optional fields allowed to be absent.
 nlohmann::json EventToJson(const EntityEvent& event);
 Result<EntityEvent> EventFromJson(const nlohmann::json& json);
+// The same, moving the data and changes out of `json` instead of copying them.
+Result<EntityEvent> EventFromJson(nlohmann::json&& json);
 
 // The envelope sent by webhooks without a body template and passed to database functions:
 // {"id","event_type","entity_type","entity_id","timestamp","tenant_id","user_id","data","changes"}.
 nlohmann::json EventEnvelope(const EntityEvent& event);
+
+// The text of EventToJson(event) (kFull) or EventEnvelope(event) (kEnvelope), the bytes dump()
+// writes with error_handler_t::replace, appended to `out` without copying the event's data into
+// a tree: job rows and webhook bodies are written once per delivery.
+enum class EventJsonForm { kEnvelope, kFull };
+void AppendEventJson(std::string& out, const EntityEvent& event, EventJsonForm form);
 
 // A row as JSON objects carry it (column names as keys), e.g. a debug-event input file.
 Result<ChangeLogRow> ChangeLogRowFromJson(const nlohmann::json& json);

@@ -1,6 +1,9 @@
 // JSON forms of EntityEvent and ChangeLogRow.
 #include <limits>
+#include <type_traits>
+#include <utility>
 
+#include "common/json_text.h"
 #include "event/entity_event.h"
 
 namespace fraiseql {
@@ -113,7 +116,63 @@ json EventEnvelope(const EntityEvent& event) {
   };
 }
 
-Result<EntityEvent> EventFromJson(const json& object) {
+namespace {
+
+void OptionalString(JsonObjectText& object, std::string_view key, const std::optional<std::string>& value) {
+  value ? object.String(key, *value) : object.Null(key);
+}
+
+template <typename Int>
+void OptionalInt(JsonObjectText& object, std::string_view key, const std::optional<Int>& value) {
+  value ? object.Int(key, *value) : object.Null(key);
+}
+
+}  // namespace
+
+void AppendEventJson(std::string& out, const EntityEvent& event, EventJsonForm form) {
+  // The keys in the order nlohmann's std::map dumps them (ascending), so the text is the same as
+  // EventToJson(event).dump() or EventEnvelope(event).dump() (a test holds them to it).
+  const bool full = form == EventJsonForm::kFull;
+  JsonObjectText object(out);
+  if (full) {
+    OptionalString(object, "acting_for", event.acting_for);
+    OptionalString(object, "actor_type", event.actor_type);
+    OptionalString(object, "cdc_source", event.cdc_source);
+  }
+  object.Json("changes", event.changes);
+  object.Json("data", event.data);
+  if (full) OptionalInt(object, "duration_ms", event.duration_ms);
+  object.String("entity_id", event.entity_id);
+  object.String("entity_type", event.entity_type);
+  object.String("event_type", EventKindName(event.event_type));
+  object.String("id", event.id);
+  if (full) {
+    OptionalString(object, "schema_version", event.schema_version);
+    OptionalInt(object, "seq", event.seq);
+  }
+  OptionalString(object, "tenant_id", event.tenant_id);
+  object.String("timestamp", FormatTimestamp(event.timestamp));
+  OptionalString(object, "user_id", event.user_id);
+  object.Close();
+}
+
+namespace {
+
+// The member `key` of `object` (null when absent): moved out when the caller gave the object up,
+// so a parsed job row's data is not copied a second time.
+template <typename Object>
+json TakeMember(Object& object, std::string_view key) {
+  auto it = object.find(key);
+  if (it == object.end()) return json(nullptr);
+  if constexpr (std::is_const_v<Object>) {
+    return *it;
+  } else {
+    return std::move(*it);
+  }
+}
+
+template <typename Object>
+Result<EntityEvent> ReadEvent(Object& object) {
   if (!object.is_object()) return Error::InvalidArgument("event: expected a JSON object");
   const FieldReader in(object, "event");
   EntityEvent event;
@@ -139,8 +198,8 @@ Result<EntityEvent> EventFromJson(const json& object) {
   if (!normalized_entity_id) return in.Fail("entity_id", "is not a UUID: '" + entity_id + "'");
   event.entity_id = *normalized_entity_id;
 
-  event.data = in.Json("data");
-  event.changes = in.Json("changes");
+  event.data = TakeMember(object, "data");
+  event.changes = TakeMember(object, "changes");
   if (!event.changes.is_null() && !event.changes.is_object()) {
     return in.Fail("changes", "must be an object of field -> {old, new}, or null");
   }
@@ -161,6 +220,12 @@ Result<EntityEvent> EventFromJson(const json& object) {
   FRAISEQL_ASSIGN_OR_RETURN(event.cdc_source, in.OptionalString("cdc_source"));
   return event;
 }
+
+}  // namespace
+
+Result<EntityEvent> EventFromJson(const json& object) { return ReadEvent(object); }
+
+Result<EntityEvent> EventFromJson(json&& object) { return ReadEvent(object); }
 
 bool LooksLikeChangeLogRow(const json& object) {
   return object.is_object() && (object.contains("modification_type") || object.contains("object_type"));

@@ -3,19 +3,44 @@
 #include <string>
 #include <vector>
 
+#include "common/json_text.h"
 #include "db/sql_text.h"
 #include "event/entity_event.h"
 
 namespace fraiseql {
 
-Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string_view listener_id,
-                                                   std::span<const NewJob> jobs, const std::optional<ClaimStamp>& claim) {
-  if (jobs.empty()) return std::unordered_set<std::string>();
-  // The batch travels as JSON arrays unpacked by jsonb_to_recordset: one parameter a statement,
-  // no array literal escaping of event texts, and the server converts each field with its
-  // column's type. Large batches take several statements (sql_text::JsonArrays).
-  std::vector<nlohmann::json> rows;
-  rows.reserve(jobs.size());
+namespace {
+
+// One job's row as JSON text, the keys in ascending order like every JSON tree we dump.
+void AppendJobRow(std::string& out, const NewJob& job) {
+  const Delivery& delivery = job.delivery;
+  JsonObjectText row(out);
+  row.Int("action_index", static_cast<int64_t>(delivery.action_index));
+  row.Int("attempt", static_cast<int64_t>(delivery.attempts.size()));
+  if (delivery.attempts.empty()) {
+    row.Raw("attempts", "[]");
+  } else {
+    nlohmann::json attempts = nlohmann::json::array();
+    for (const AttemptRecord& attempt : delivery.attempts) attempts.push_back(AttemptToJson(attempt));
+    row.Json("attempts", attempts);
+  }
+  // pk_entity_change_log starts at 1: 0 means the caller did not know it.
+  if (job.change_log_pk > 0) row.Int("change_log_pk", job.change_log_pk);
+  row.String("delivery_id", delivery.id);
+  AppendEventJson(row.Value("event"), *delivery.event, EventJsonForm::kFull);
+  if (!delivery.attempts.empty() && !delivery.attempts.back().error.empty()) {
+    row.String("last_error", delivery.attempts.back().error);
+  }
+  row.String("observer", delivery.observer);
+  if (job.run_at) row.String("run_at", sql_text::Timestamp(*job.run_at));
+  row.Close();
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> JobRowArrays(std::span<const NewJob> jobs) {
+  sql_text::JsonArrayTexts arrays;
+  std::string row;  // one buffer for every row: its capacity is kept across clear()
   for (const NewJob& job : jobs) {
     const Delivery& delivery = job.delivery;
     if (delivery.event == nullptr) {
@@ -24,23 +49,22 @@ Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string
     if (!NormalizeUuid(delivery.id)) {
       return Error::InvalidArgument("job id '" + delivery.id + "' is not a UUID (MakeDeliveryId makes them)");
     }
-    nlohmann::json attempts = nlohmann::json::array();
-    for (const AttemptRecord& attempt : delivery.attempts) attempts.push_back(AttemptToJson(attempt));
-    nlohmann::json row = {{"delivery_id", delivery.id},
-                          {"event", EventToJson(*delivery.event)},
-                          {"observer", delivery.observer},
-                          {"action_index", delivery.action_index},
-                          {"attempt", delivery.attempts.size()},
-                          {"attempts", std::move(attempts)}};
-    // pk_entity_change_log starts at 1: 0 means the caller did not know it.
-    if (job.change_log_pk > 0) row["change_log_pk"] = job.change_log_pk;
-    if (!delivery.attempts.empty() && !delivery.attempts.back().error.empty()) {
-      row["last_error"] = delivery.attempts.back().error;
-    }
-    if (job.run_at) row["run_at"] = sql_text::Timestamp(*job.run_at);
-    rows.push_back(std::move(row));
+    row.clear();
+    AppendJobRow(row, job);
+    sql_text::ReplaceNulEscapes(row);
+    arrays.Add(row);
   }
+  return std::move(arrays).Finish();
+}
 
+Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string_view listener_id,
+                                                   std::span<const NewJob> jobs, const std::optional<ClaimStamp>& claim) {
+  if (jobs.empty()) return std::unordered_set<std::string>();
+  // The batch travels as JSON arrays unpacked by jsonb_to_recordset: one parameter a statement,
+  // no array literal escaping of event texts, and the server converts each field with its
+  // column's type. Large batches take several statements (sql_text::JsonArrays).
+  Result<std::vector<std::string>> arrays = JobRowArrays(jobs);
+  if (!arrays) return std::move(arrays).error();
   static constexpr std::string_view kSql =
       "INSERT INTO observer_jobs (delivery_id, listener_id, change_log_pk, event, observer, action_index,"
       " attempt, attempts, last_error, run_at, locked_by, locked_until)"
@@ -52,8 +76,8 @@ Result<std::unordered_set<std::string>> InsertJobs(PgConnection& tx, std::string
       " observer text, action_index int, attempt int, attempts jsonb, last_error text, run_at timestamptz)"
       " ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id::text";
   std::unordered_set<std::string> inserted;
-  inserted.reserve(rows.size());
-  for (std::string& array : sql_text::JsonArrays(rows)) {
+  inserted.reserve(jobs.size());
+  for (std::string& array : *arrays) {
     const std::optional<std::string> params[] = {
         std::string(listener_id),
         std::move(array),

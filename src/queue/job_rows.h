@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "db/connection.h"
@@ -39,6 +40,10 @@ struct ClaimStamp {
   std::chrono::milliseconds lock_for{0};
   std::chrono::steady_clock::time_point issued_at;
 };
+
+// The parameters InsertJobs sends: the jobs as JSON array texts, one per statement (several when
+// the batch is large, see sql_text::JsonArrays). Fails on a job without an event or a UUID id.
+Result<std::vector<std::string>> JobRowArrays(std::span<const NewJob> jobs);
 
 // Inserts jobs inside the caller's open transaction (the listener's batch transaction); a job whose
 // delivery_id exists already is left alone (ON CONFLICT DO NOTHING: a replayed batch after a crash

@@ -42,9 +42,9 @@ std::string_view Text(const PgResult& rows, size_t row, size_t column) {
 Result<Delivery> DecodeJob(const PgResult& rows, size_t row) {
   Delivery delivery;
   delivery.id = std::string(Text(rows, row, 0));
-  const nlohmann::json event_json = nlohmann::json::parse(Text(rows, row, 1), nullptr, false);
+  nlohmann::json event_json = nlohmann::json::parse(Text(rows, row, 1), nullptr, false);
   if (event_json.is_discarded()) return Error::InvalidArgument("event: not JSON");
-  Result<EntityEvent> event = EventFromJson(event_json);
+  Result<EntityEvent> event = EventFromJson(std::move(event_json));
   if (!event) return Error::InvalidArgument("event: " + event.error().message);
   delivery.event = std::make_shared<const EntityEvent>(std::move(event).value());
   delivery.observer = std::string(Text(rows, row, 2));

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -84,6 +85,48 @@ TEST(EventJsonTest, RoundTripKeepsEmptyChangesAndNullData) {
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(*back, event);
   EXPECT_TRUE(back->has_before_image());
+}
+
+// What AppendEventJson must equal: the tree's own dump, invalid UTF-8 replaced.
+std::string DumpOf(const json& tree) { return tree.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string AppendedText(const EntityEvent& event, EventJsonForm form) {
+  std::string out = "prefix:";
+  AppendEventJson(out, event, form);
+  return out;
+}
+
+TEST(EventJsonTest, ReadingFromAnRvalueGivesTheSameEvent) {
+  const EntityEvent event = FullEvent();
+  json moved_from = EventToJson(event);
+  Result<EntityEvent> back = EventFromJson(std::move(moved_from));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, event);
+}
+
+TEST(AppendEventJsonTest, WritesTheBytesOfTheTreesDump) {
+  for (const EntityEvent& event : {MinimalEvent(), FullEvent()}) {
+    EXPECT_EQ(AppendedText(event, EventJsonForm::kFull), "prefix:" + DumpOf(EventToJson(event)));
+    EXPECT_EQ(AppendedText(event, EventJsonForm::kEnvelope), "prefix:" + DumpOf(EventEnvelope(event)));
+  }
+}
+
+TEST(AppendEventJsonTest, EscapesStringsAsDumpDoes) {
+  EntityEvent event = FullEvent();
+  event.entity_type = "Ord\"er\\\n\x01é";
+  event.user_id = std::string("bad \xff utf-8 and a NUL \0 byte", 28);
+  event.data = json{{"note", "line\nbreak \"quoted\" \xc3"}, {"ünïcode", "✓"}};
+  EXPECT_EQ(AppendedText(event, EventJsonForm::kFull), "prefix:" + DumpOf(EventToJson(event)));
+  EXPECT_EQ(AppendedText(event, EventJsonForm::kEnvelope), "prefix:" + DumpOf(EventEnvelope(event)));
+}
+
+TEST(AppendEventJsonTest, ReadsBackAsTheSameEvent) {
+  const EntityEvent event = FullEvent();
+  std::string text;
+  AppendEventJson(text, event, EventJsonForm::kFull);
+  Result<EntityEvent> back = EventFromJson(json::parse(text));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(*back, event);
 }
 
 TEST(EventFromJsonTest, OptionalFieldsMayBeAbsent) {
