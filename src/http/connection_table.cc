@@ -39,7 +39,7 @@ ConnectionTable::Admission ConnectionTable::Admit(ConnectionId id, const std::st
     return admission;
   }
   if (counted_ >= limits_.max_connections) {
-    const std::optional<ConnectionId> victim = Victim();
+    const std::optional<ConnectionId> victim = Victim(now);
     if (!victim) {
       admission.verdict = Verdict::kOverTotalCap;
       return admission;
@@ -60,10 +60,14 @@ void ConnectionTable::Enter(ConnectionId id, ConnectionPhase phase, SteadyTime n
   const auto found = entries_.find(id);
   if (found == entries_.end() || found->second.given_up) return;
   Entry& entry = found->second;
+  if (entry.phase == ConnectionPhase::kDraining) return;
   Address& holder = per_address_.at(entry.address);
   Untrack(id, entry, holder);
+  // Draining does not extend the time the client had; a connection being handled had none.
+  if (phase != ConnectionPhase::kDraining || entry.phase == ConnectionPhase::kHandling) {
+    entry.deadline = now + limits_.deadline;
+  }
   entry.phase = phase;
-  entry.deadline = now + limits_.deadline;
   Track(id, entry, holder);
 }
 
@@ -89,15 +93,25 @@ std::optional<SteadyTime> ConnectionTable::NextDeadline() const {
   return deadlines_.begin()->first;
 }
 
-// Reading connections only: one being answered is work under way, and its client did its part.
-// Among them, one of the address holding the most connections, so that a client with few (a
-// probe, a scraper) is not the one to pay for a client with many; of that address, the one
-// waiting longest for its request (the earliest deadline), an idle or a slow one. Linear in the
-// number of addresses, and only when the table is full.
-std::optional<ConnectionId> ConnectionTable::Victim() const {
+// Connections being answered are never chosen: that is work under way, and their clients did
+// their part. A draining one has had its answer and serves nothing more. Then readers: first
+// those that have waited past the grace, so that a client whose request is merely on its way
+// does not pay for idle or slow ones (whatever its address holds); among readers, one of the
+// address holding the most connections, so that a client with few (a probe, a scraper) does not
+// pay for a client with many. Linear in the number of addresses, and only when the table is full.
+std::optional<ConnectionId> ConnectionTable::Victim(SteadyTime now) const {
+  if (!draining_.empty()) return draining_.begin()->second;
+  // A reader's deadline is the start of its wait plus the deadline.
+  if (const std::optional<ConnectionId> idle = LongestReaderOfBusiestAddress(now - grace() + limits_.deadline)) {
+    return idle;
+  }
+  return LongestReaderOfBusiestAddress(SteadyTime::max());
+}
+
+std::optional<ConnectionId> ConnectionTable::LongestReaderOfBusiestAddress(SteadyTime latest_deadline) const {
   const Address* chosen = nullptr;
   for (const auto& [key, holder] : per_address_) {
-    if (holder.reading.empty()) continue;
+    if (holder.reading.empty() || holder.reading.begin()->first > latest_deadline) continue;
     if (chosen == nullptr || holder.count > chosen->count ||
         (holder.count == chosen->count && *holder.reading.begin() < *chosen->reading.begin())) {
       chosen = &holder;
@@ -108,14 +122,28 @@ std::optional<ConnectionId> ConnectionTable::Victim() const {
 }
 
 void ConnectionTable::Track(ConnectionId id, const Entry& entry, Address& holder) {
-  if (entry.phase == ConnectionPhase::kHandling) return;
+  switch (entry.phase) {
+    case ConnectionPhase::kReading:
+      holder.reading.emplace(entry.deadline, id);
+      break;
+    case ConnectionPhase::kHandling:
+      ++answering_;
+      return;  // no deadline: the wait is ours
+    case ConnectionPhase::kWriting:
+      ++answering_;
+      break;
+    case ConnectionPhase::kDraining:
+      draining_.emplace(entry.deadline, id);
+      break;
+  }
   deadlines_.emplace(entry.deadline, id);
-  if (entry.phase == ConnectionPhase::kReading) holder.reading.emplace(entry.deadline, id);
 }
 
 void ConnectionTable::Untrack(ConnectionId id, const Entry& entry, Address& holder) {
+  if (entry.phase == ConnectionPhase::kHandling || entry.phase == ConnectionPhase::kWriting) --answering_;
   deadlines_.erase({entry.deadline, id});
   holder.reading.erase({entry.deadline, id});
+  draining_.erase({entry.deadline, id});
 }
 
 void ConnectionTable::Forget(ConnectionId id, const Entry& entry) {

@@ -32,8 +32,10 @@ ClientAddress DescribeClient(const sockaddr* address);
 
 // Where a connection is in its request. Deadlines bind while the client has the move: reading
 // (its request, head and body) and writing (our answer, which it must take). While a handler
-// runs, the wait is ours, and no deadline runs.
-enum class ConnectionPhase { kReading, kHandling, kWriting };
+// runs, the wait is ours, and no deadline runs. Draining: its request was refused in the middle
+// (the answer sent, our side of the stream ended) and what the client still sends is dropped;
+// it serves nothing more, so it is the first to make room, and the deadline it had runs on.
+enum class ConnectionPhase { kReading, kHandling, kWriting, kDraining };
 
 struct ConnectionLimits {
   size_t max_connections = 256;
@@ -53,13 +55,20 @@ class ConnectionTable {
   explicit ConnectionTable(ConnectionLimits limits) : limits_(limits) {}
 
   // A new connection from `address` at `now`, reading its first request. Refused connections
-  // are not kept. When the table is full, one reading connection is given up for the new one:
-  // of the address holding the most connections, the one that has waited longest for its
-  // request; when none is reading, the new one is refused.
+  // are not kept. When the table is full, one connection not being answered is given up for
+  // the new one, the first found of:
+  //   1. a draining one (the longest draining);
+  //   2. a reader that has waited at least grace() for its request: of the address holding the
+  //      most connections, the one waiting longest;
+  //   3. any reader, chosen the same way;
+  // so that a client that has just connected and is sending its request does not pay for
+  // idle or slow ones, and a flood of new connections from few addresses does not push out a
+  // lone probe. When none is draining or reading, the new one is refused.
   // REQUIRES: `id` is not in the table.
   Admission Admit(ConnectionId id, const std::string& address, SteadyTime now);
-  // The connection moved to `phase` at `now`; reading and writing start a new deadline.
-  // Unknown or already given-up ids are ignored.
+  // The connection moved to `phase` at `now`; reading and writing start a new deadline,
+  // draining keeps the one running. Unknown, given-up and draining ids are ignored (a draining
+  // connection serves nothing more).
   void Enter(ConnectionId id, ConnectionPhase phase, SteadyTime now);
   // The connection is closed; forgets it. Unknown ids are ignored.
   void Remove(ConnectionId id);
@@ -72,6 +81,11 @@ class ConnectionTable {
 
   // Connections that count against the limits (not given up).
   size_t open() const { return counted_; }
+  // Counted connections being answered (handling or writing): answers not yet written.
+  size_t answering() const { return answering_; }
+  // How long a reader waits for its request before it makes room ahead of newer readers: a
+  // tenth of the deadline, time enough for a well-behaved client's request to arrive.
+  std::chrono::milliseconds grace() const { return limits_.deadline / 10; }
   // Connections known, including those given up and not yet removed.
   size_t known() const { return entries_.size(); }
 
@@ -87,9 +101,12 @@ class ConnectionTable {
     std::set<std::pair<SteadyTime, ConnectionId>> reading;  // soonest deadline first
   };
 
-  std::optional<ConnectionId> Victim() const;
-  // Puts the entry under its phase's deadline (none while handling) and, reading, among its
-  // address's readers; Untrack takes it out of both.
+  std::optional<ConnectionId> Victim(SteadyTime now) const;
+  // Of the addresses with a reader due by `latest_deadline`, the one holding the most
+  // connections (ties: the longer waiting reader); its longest-waiting reader.
+  std::optional<ConnectionId> LongestReaderOfBusiestAddress(SteadyTime latest_deadline) const;
+  // Puts the entry under its phase's deadline (none while handling) and among its address's
+  // readers, the draining or the answering, as its phase says; Untrack takes it out of them.
   void Track(ConnectionId id, const Entry& entry, Address& holder);
   void Untrack(ConnectionId id, const Entry& entry, Address& holder);
   // It no longer counts (given up or removed).
@@ -100,8 +117,11 @@ class ConnectionTable {
   std::unordered_map<ConnectionId, Entry> entries_;
   std::unordered_map<std::string, Address> per_address_;  // addresses holding counted connections
   size_t counted_ = 0;
-  // Counted connections under a deadline (reading or writing), soonest first.
+  size_t answering_ = 0;
+  // Counted connections under a deadline (reading, writing or draining), soonest first.
   std::set<std::pair<SteadyTime, ConnectionId>> deadlines_;
+  // Counted draining connections, soonest deadline (longest draining) first.
+  std::set<std::pair<SteadyTime, ConnectionId>> draining_;
 };
 
 }  // namespace fraiseql::http_internal

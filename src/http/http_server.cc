@@ -388,6 +388,9 @@ struct HttpServer::Impl {
   ConnectionId next_id GUARDED_BY(mu) = 1;
   std::optional<SteadyTime> guard_wakes_at GUARDED_BY(mu);  // nullopt: waits for news
   bool guard_stopping GUARDED_BY(mu) = false;
+  // Stop() waits on it for the answers still to be written (table.answering() down to 0).
+  std::condition_variable answers_written;
+  bool stopping GUARDED_BY(mu) = false;
   HttpServerStats stats GUARDED_BY(mu);
 
   Impl(HttpServerOptions server_options, ServerHandler server_handler)
@@ -452,12 +455,30 @@ struct HttpServer::Impl {
     table.Remove(connection->id);
     connections.erase(connection->id);
     stats.open_connections = table.open();
+    NoteAnswersWritten();
   }
 
   void EnterPhase(const Connection& connection, ConnectionPhase phase) {
     MutexLock lock(&mu);
     table.Enter(connection.id, phase, Now());
     if (phase != ConnectionPhase::kHandling) WakeGuardFor(Now() + options.limits.request_deadline);
+    NoteAnswersWritten();
+  }
+
+  // Wakes Stop() once no answer is left to write.
+  void NoteAnswersWritten() EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    if (stopping && table.answering() == 0) answers_written.notify_all();
+  }
+
+  // Once the handlers are done, their answers are still to be written: MHD_stop_daemon closes
+  // every connection without writing what is queued, so a client whose request was handled
+  // (`receive --count`'s last one) would get nothing. Bounded: the guard gives up a client
+  // that does not take its answer by its deadline; the bound here is a backstop.
+  void WaitForAnswersWritten() {
+    MutexLock lock(&mu);
+    stopping = true;
+    const SteadyTime until = Now() + options.limits.request_deadline + 1s;
+    while (table.answering() > 0 && Now() < until) mu.WaitUntil(answers_written, until);
   }
 
   // Wakes the guard when `deadline` comes before the time it sleeps until.
@@ -477,6 +498,7 @@ struct HttpServer::Impl {
       }
       stats.closed_at_deadline += overdue.size();
       stats.open_connections = table.open();
+      NoteAnswersWritten();
       if (!overdue.empty()) {
         mu.Unlock();  // the log's sink may be slow; the table must not wait for it
         refusals.Note(Refusal::kDeadline, client);
@@ -579,11 +601,14 @@ struct HttpServer::Impl {
 
   // MHD cannot queue an answer in the middle of a body, so it goes onto the socket directly, and
   // the end of our side of the stream follows it. What the client still sends is read and dropped
-  // (so that it reads our answer rather than a reset) until it stops or its deadline passes.
+  // (so that it reads our answer rather than a reset) until it stops or its deadline passes;
+  // meanwhile, draining, it is the first to make room when the server is full (a client that
+  // sent megabytes before it read the answer can take a while to drain).
   void RefuseBody(const Connection& connection, Request& request, int status, std::string_view reason,
                   std::string_view text, std::string_view extra_headers = "") {
     request.body_refused = true;
     Release(request);
+    EnterPhase(connection, ConnectionPhase::kDraining);
     WriteRaw(connection.fd, status, reason, text, extra_headers);
     ::shutdown(connection.fd, SHUT_WR);
   }
@@ -734,10 +759,11 @@ Result<void> HttpServer::Start() {
 void HttpServer::Stop() {
   Impl& impl = *impl_;
   if (impl.daemon == nullptr) return;
-  // No new connections; then every request a handler has taken is answered (MHD refuses to stop
-  // with a connection suspended), then MHD closes the rest.
+  // No new connections; then every request a handler has taken is handled and its answer
+  // written (MHD closes connections without writing what is queued), then MHD closes the rest.
   const MHD_socket listener = MHD_quiesce_daemon(impl.daemon);
   impl.pool->Stop();
+  impl.WaitForAnswersWritten();
   MHD_stop_daemon(impl.daemon);
   impl.daemon = nullptr;
   if (listener != MHD_INVALID_SOCKET) ::close(listener);

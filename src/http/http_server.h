@@ -77,10 +77,13 @@ struct HttpServerLimits {
   // body, within this long of opening or of its previous answer, and must take each answer within
   // this long; otherwise it is closed. Also how long an idle keep-alive connection stays open.
   std::chrono::milliseconds request_deadline{10'000};
-  // Connections open at once. When full, a new connection takes the place of one still waiting
-  // for its request (idle or slow): of the client address holding the most connections, the one
-  // waiting longest, so that a client with few (a probe) does not pay for one with many. When
-  // every connection is being answered, the new one gets 503.
+  // Connections open at once. When full, a new connection takes the place of one not being
+  // answered: first one whose request was refused in its middle (its 413 or 503 sent, the rest
+  // of its body being dropped); then one that has waited for its request longer than a tenth of
+  // request_deadline; then any still waiting for its request. Among those waiting, of the client
+  // address holding the most connections, the one waiting longest: so a client whose request is
+  // on its way does not pay for idle or slow ones, nor a client with few (a probe) for one with
+  // many. When every connection is being answered, the new one gets 503.
   size_t max_connections = 256;
   // Connections one client address may hold open; more are answered 503.
   size_t max_connections_per_address = 32;
@@ -126,8 +129,9 @@ class HttpServer {
   // kUnavailable naming the address when it cannot bind ("127.0.0.1:9464 is in use");
   // kFailedPrecondition when called twice.
   Result<void> Start();
-  // Stops accepting, lets the handlers running or queued finish, then closes every connection
-  // and joins every thread. Idempotent; a server is not restarted.
+  // Stops accepting, lets the handlers running or queued finish and their answers be written
+  // (a client has request_deadline to take its answer), then closes every connection and joins
+  // every thread. Idempotent; a server is not restarted.
   void Stop();
 
   // The bound port (the chosen one when the options said 0); 0 before Start().

@@ -416,6 +416,21 @@ TEST(ReceiveTest, CountEndsTheCommandAfterThatManyRequests) {
   EXPECT_THAT(lines[1], HasSubstr("POST /two"));
 }
 
+// The last request is what ends the command: its answer must still be written before the server
+// closes (it once raced the shutdown, and the sender got nothing: "Server returned nothing").
+TEST(ReceiveTest, CountAnswersTheLastRequestBeforeTheCommandEnds) {
+  for (int round = 0; round < 20; ++round) {
+    ReceiveOptions options;
+    options.count = 1;
+    Receiver receiver(options);
+    ASSERT_TRUE(receiver.listening()) << receiver.err();
+    const Reply reply = Post(receiver.url("/last"), "{}");
+    ASSERT_EQ(reply.status, 200) << "round " << round;
+    EXPECT_EQ(reply.body, "ok\n");
+    EXPECT_EQ(receiver.Join(), kExitOk);
+  }
+}
+
 // ---- Hostile clients (docs/receive.md, "Limits"; the whole set: http_server_abuse_test.cc) ----
 
 TEST(ReceiveTest, HostileClientsAreRefusedWhileSignedDeliveriesKeepArriving) {

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -504,6 +505,33 @@ TEST(HttpServerTest, AnInterimStatusFromAHandlerIsA500) {
   HttpServer server({}, [](const ServerRequest&) { return ServerResponse{101, "text/plain", "", {}}; });
   ASSERT_TRUE(server.Start().has_value());
   EXPECT_EQ(Fetch("GET", "http://127.0.0.1:" + std::to_string(server.port()) + "/").status, 500);
+}
+
+// What `receive --count` does: the handler's answer is what ends the server, so Stop() comes
+// while that answer is still to be written. It must still reach the client, every time.
+TEST(HttpServerTest, StopRightAfterAHandlerAnswersStillSendsTheAnswer) {
+  for (int round = 0; round < 40; ++round) {
+    Mutex mu;
+    std::condition_variable changed;
+    bool handled = false;
+    HttpServer server({}, [&](const ServerRequest&) {
+      MutexLock lock(&mu);
+      handled = true;
+      changed.notify_all();
+      return ServerResponse{200, "text/plain", "last one", {}};
+    });
+    ASSERT_TRUE(server.Start().has_value());
+    std::atomic<int> status{-1};
+    std::thread client([&] { status = testing::RequestOnce(server.port(), "POST", "/last", "{}"); });
+    {
+      MutexLock lock(&mu);
+      const auto deadline = std::chrono::steady_clock::now() + testing::kPollDeadline;
+      while (!handled && std::chrono::steady_clock::now() < deadline) mu.WaitUntil(changed, deadline);
+    }
+    server.Stop();
+    client.join();
+    ASSERT_EQ(status, 200) << "round " << round << ": the handled request's answer was dropped by Stop()";
+  }
 }
 
 TEST(HttpServerTest, OversizedBodyIs413) {

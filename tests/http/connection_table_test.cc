@@ -61,6 +61,77 @@ TEST(ConnectionTableTest, WhenFullTheAddressHoldingMostConnectionsGivesOneUp) {
   EXPECT_EQ(table.Admit(6, "new2", kStart + 5s).evict, 1u);
 }
 
+// The flake of the abuse suite (ChunkedBodiesFarOverTheLimitAre413): attackers from many
+// addresses, one connection each, waiting long; the probe's address holds two, one of them just
+// connected, its request on its way. The attackers make room, not the probe.
+TEST(ConnectionTableTest, AReaderPastTheGraceMakesRoomBeforeANewerOneWhateverItsAddressHolds) {
+  ConnectionTable table(Limits(4, 10));  // grace: 1 s
+  ASSERT_EQ(table.grace(), 1s);
+  table.Admit(1, "attacker-1", kStart);
+  table.Admit(2, "attacker-2", kStart + 1s);
+  table.Admit(3, "probe", kStart + 5s);
+  table.Enter(3, ConnectionPhase::kHandling, kStart + 5s);
+  table.Admit(4, "probe", kStart + 6s);  // connected; its request not read yet
+  EXPECT_EQ(table.Admit(5, "attacker-3", kStart + 6s + 500ms).evict, 1u);
+  EXPECT_EQ(table.Admit(6, "attacker-4", kStart + 6s + 600ms).evict, 2u);
+}
+
+TEST(ConnectionTableTest, WhenEveryReaderIsWithinTheGraceTheAddressHoldingMostGivesOneUp) {
+  // A burst of new connections from few addresses: the lone probe keeps its connection.
+  ConnectionTable table(Limits(4, 10));
+  table.Admit(1, "probe", kStart);
+  table.Admit(2, "burst", kStart + 100ms);
+  table.Admit(3, "burst", kStart + 200ms);
+  table.Admit(4, "burst", kStart + 300ms);
+  EXPECT_EQ(table.Admit(5, "burst", kStart + 400ms).evict, 2u);
+  EXPECT_EQ(table.Admit(6, "burst", kStart + 500ms).evict, 3u);
+}
+
+TEST(ConnectionTableTest, ADrainingConnectionMakesRoomFirst) {
+  ConnectionTable table(Limits(4, 10));
+  table.Admit(1, "idle", kStart);
+  table.Admit(2, "refused", kStart + 5s);
+  table.Admit(3, "refused", kStart + 6s);
+  table.Admit(4, "new", kStart + 7s);
+  // Refused in the middle of their bodies; 3 first, so it has drained longest.
+  table.Enter(3, ConnectionPhase::kDraining, kStart + 7s);
+  table.Enter(2, ConnectionPhase::kDraining, kStart + 7s);
+  // Draining does not extend the deadline the request had (2's, at kStart + 15s, comes first).
+  EXPECT_EQ(table.NextDeadline(), kStart + 10s);
+  EXPECT_EQ(table.Admit(5, "next", kStart + 8s).evict, 2u);
+  EXPECT_EQ(table.Admit(6, "next2", kStart + 8s).evict, 3u);
+  // Then the readers again: the idle one, waiting longest.
+  EXPECT_EQ(table.Admit(7, "next3", kStart + 9s).evict, 1u);
+}
+
+TEST(ConnectionTableTest, ADrainingConnectionServesNothingMore) {
+  ConnectionTable table(Limits(10, 10));
+  table.Admit(1, "a", kStart);
+  table.Enter(1, ConnectionPhase::kDraining, kStart + 1s);
+  table.Enter(1, ConnectionPhase::kReading, kStart + 2s);  // the request ended: ignored
+  EXPECT_EQ(table.NextDeadline(), kStart + 10s);
+  EXPECT_THAT(table.TakeOverdue(kStart + 10s), ElementsAre(1u));
+}
+
+TEST(ConnectionTableTest, AnsweringCountsConnectionsHandledOrWritten) {
+  ConnectionTable table(Limits(10, 10));
+  table.Admit(1, "a", kStart);
+  table.Admit(2, "a", kStart);
+  table.Admit(3, "a", kStart);
+  EXPECT_EQ(table.answering(), 0u);
+  table.Enter(1, ConnectionPhase::kHandling, kStart);
+  table.Enter(2, ConnectionPhase::kHandling, kStart);
+  table.Enter(3, ConnectionPhase::kDraining, kStart);
+  EXPECT_EQ(table.answering(), 2u);
+  table.Enter(1, ConnectionPhase::kWriting, kStart + 1s);
+  EXPECT_EQ(table.answering(), 2u);
+  table.Enter(1, ConnectionPhase::kReading, kStart + 2s);  // written
+  EXPECT_EQ(table.answering(), 1u);
+  table.Enter(2, ConnectionPhase::kWriting, kStart + 2s);
+  EXPECT_THAT(table.TakeOverdue(kStart + 12s), ElementsAre(3u, 1u, 2u));  // 2 never took its answer
+  EXPECT_EQ(table.answering(), 0u);
+}
+
 TEST(ConnectionTableTest, AnAddressWhoseConnectionsAreAllBeingAnsweredKeepsThem) {
   ConnectionTable table(Limits(3, 10));
   table.Admit(1, "busy", kStart);
