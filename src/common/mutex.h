@@ -18,6 +18,9 @@ class CAPABILITY("mutex") Mutex {
 
   void Lock() ACQUIRE() { mu_.lock(); }
   void Unlock() RELEASE() { mu_.unlock(); }
+  // Tells the analysis what it cannot see: code that runs while the caller holds this mutex,
+  // such as a lambda called by a function the caller called under it. Checks nothing at run time.
+  void AssertHeld() const ASSERT_CAPABILITY(this) {}
 
   // Waits on `cv`, releasing this mutex meanwhile and holding it again on return. Wake-ups may
   // be spurious: call in a loop over the condition. REQUIRES: the calling thread holds it.

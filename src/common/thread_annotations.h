@@ -16,3 +16,4 @@
 #define LOCKS_EXCLUDED(...) FRAISEQL_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
 #define ACQUIRE(...) FRAISEQL_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) FRAISEQL_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define ASSERT_CAPABILITY(x) FRAISEQL_THREAD_ANNOTATION(assert_capability(x))

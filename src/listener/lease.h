@@ -19,6 +19,9 @@ struct Lease {
   std::string holder;
   int64_t epoch = 0;
   std::chrono::system_clock::time_point expires_at;  // on the store's clock
+  // Set by TryAcquire when it took the lease from nobody or from another holder: why it could
+  // ("the lease of X expired or was released", "X's connection is gone ..."); empty otherwise.
+  std::string acquired_because;
 
   friend bool operator==(const Lease&, const Lease&) = default;
 };

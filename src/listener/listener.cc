@@ -99,6 +99,8 @@ class Listener::Loop {
 
   // How often a single row the database refuses is tried before it is dead-lettered.
   static constexpr int kSingleRowTries = 3;
+  // How often a standby asks for the lease (at most: never less often than the leader renews).
+  static constexpr milliseconds kStandbyRetry{500};
 
   // One turn: lead, wait for room, read one batch and commit it, or wait for news. An error
   // means "back off and try again"; every state it leaves behind (a lost connection, a commit
@@ -109,9 +111,10 @@ class Listener::Loop {
       bool leading = false;
       FRAISEQL_ASSIGN_OR_RETURN(leading, AcquireLease());
       if (!leading) {
-        // Another process leads: try again at the renewal cadence (it renews every ttl/3; it
-        // may release the lease at any moment, or let it expire).
-        SleepFor(renew_every_);
+        // Another process leads: ask again soon. It may release the lease at any moment, let it
+        // expire, or die, which frees its advisory lock at once (PostgresLeaseStore): a standby
+        // that asks every kStandbyRetry has deliveries flowing again within about a second.
+        SleepFor(std::min(renew_every_, kStandbyRetry));
         return Ok();
       }
     }
@@ -199,7 +202,8 @@ class Listener::Loop {
     need_reload_ = true;
     log::Info("listener leads", {{"listener_id", options_.listener_id},
                                  {"holder", options_.holder},
-                                 {"epoch", std::to_string(lease_->epoch)}});
+                                 {"epoch", std::to_string(lease_->epoch)},
+                                 {"because", lease_->acquired_because.empty() ? "its own lease" : lease_->acquired_because}});
     const int64_t epoch = lease_->epoch;
     owner_.UpdateStatus([epoch](Status& status) {
       status.leading = true;

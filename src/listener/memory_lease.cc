@@ -12,17 +12,21 @@ Result<std::optional<Lease>> MemoryLeaseStore::TryAcquire(std::string_view liste
   const auto now = clock_.Now();
   auto found = leases_.find(listener_id);
   if (found == leases_.end()) {
-    found = leases_.emplace(std::string(listener_id), Lease{std::string(listener_id), "", 0, {}}).first;
+    found = leases_.emplace(std::string(listener_id), Lease{std::string(listener_id), "", 0, {}, ""}).first;
   }
   Lease& lease = found->second;
   const bool ours = lease.holder == holder && lease.epoch > 0;
   if (!ours && lease.epoch > 0 && lease.expires_at > now) return std::optional<Lease>();
+  std::string because;
   if (!ours) {
+    because = lease.epoch == 0 ? "no holder before" : "the lease of " + lease.holder + " expired or was released";
     lease.holder = std::string(holder);
     ++lease.epoch;
   }
   lease.expires_at = now + ttl;
-  return std::optional<Lease>(lease);
+  Lease taken = lease;
+  taken.acquired_because = std::move(because);
+  return std::optional<Lease>(std::move(taken));
 }
 
 Result<std::optional<Lease>> MemoryLeaseStore::Renew(const Lease& lease, std::chrono::milliseconds ttl) {

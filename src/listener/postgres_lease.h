@@ -1,10 +1,16 @@
 // PostgresLeaseStore: the LeaseStore contract on one observer_leases row per listener id, judged
-// by the database's now(); a new holder's epoch starts above the stored checkpoint's too.
+// by the database's now(); a new holder's epoch starts above the stored checkpoint's too. A
+// holder also keeps the lease's session-level advisory lock on this store's connection: when the
+// holder dies, PostgreSQL frees the lock with its connection and a standby takes over at once,
+// not at expiry (docs/scaling.md, "Failover").
 // Thread-safety: methods are safe concurrently (one connection, one mutex); the static uses the caller's.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/mutex.h"
@@ -38,8 +44,22 @@ class PostgresLeaseStore final : public LeaseStore {
   static Result<bool> HeldInTransaction(PgConnection& tx, const Lease& lease);
 
  private:
+  // An advisory lock this store's session holds for a listener id, for `holder`, taken on the
+  // connection of `generation` (a lost connection took its locks with it).
+  struct HeldLock {
+    std::string holder;
+    uint64_t generation = 0;
+  };
+
+  // Whether `holder` holds the lock of `listener_id` now, taking it when it is free.
+  Result<bool> LockFor(PgConnection& conn, std::string_view listener_id, std::string_view holder)
+      EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the lock of `listener_id` back, if this store holds it.
+  Result<void> Unlock(PgConnection& conn, std::string_view listener_id) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   Mutex mu_;
   PgSession session_ GUARDED_BY(mu_);
+  std::map<std::string, HeldLock, std::less<>> locks_ GUARDED_BY(mu_);  // by listener id
 };
 
 }  // namespace fraiseql

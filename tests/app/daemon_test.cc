@@ -408,6 +408,114 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   EXPECT_EQ(second->Wait(30s), std::optional<int>(0)) << second->output();
 }
 
+std::string LeaseHolder(const std::string& url) {
+  return Rows(url, "SELECT holder FROM observer_leases WHERE listener_id = 'shared'");
+}
+
+// Each webhook-id the receiver saw names one event (a repeat is the same delivery), and every
+// event numbered 1..count arrived.
+void ExpectEveryEventOnceById(const HttpReceiver& receiver, int count) {
+  std::map<std::string, int> event_of;
+  for (const testing::ReceivedRequest& request : receiver.requests()) {
+    const int n = nlohmann::json::parse(request.body)["data"]["n"].get<int>();
+    auto [entry, inserted] = event_of.emplace(*request.Header("webhook-id"), n);
+    if (!inserted) {
+      EXPECT_EQ(entry->second, n);
+    }
+  }
+  EXPECT_EQ(event_of.size(), static_cast<size_t>(count));
+}
+
+// Fast failover: the leader's advisory lock dies with its connection, so the standby leads
+// without waiting for the lease (15 s) to expire. The figure printed is the time from the SIGKILL
+// to the first delivery of an event committed after it.
+TEST(DaemonTest, AStandbyLeadsAsSoonAsTheLeadersConnectionIsGone) {
+  testing::ScratchDatabase database("daemonkillover");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  const std::string config = WriteConfig(DaemonConfig(url, "shared", {receiver.url()}));
+  auto first = StartDaemon(config, "first.log");
+  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
+      << first->output();
+  const std::string first_holder = LeaseHolder(url);
+  auto second = StartDaemon(config, "second.log");
+  InsertOrders(url, 1, 100);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 100; }, 60s)) << first->output();
+  ASSERT_TRUE(testing::PollUntil([&] { return second->output().find("another process holds the lease") != std::string::npos; },
+                                 30s))
+      << second->output();
+
+  first->Signal(SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  ASSERT_EQ(first->Wait(30s), std::optional<int>(128 + SIGKILL));
+  InsertOrders(url, 101, 100);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() > 100; }, 60s)) << second->output();
+  const auto first_delivery_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - killed).count();
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << second->output();
+  // How it got the lease: the mechanism, not a time (the lease alone would have taken 15 s).
+  EXPECT_THAT(second->output(), HasSubstr("connection is gone (its advisory lock was free)"));
+  EXPECT_NE(LeaseHolder(url), first_holder);
+  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_checkpoints_history WHERE reason LIKE 'failover: epoch 1 -> 2%'"),
+            1)
+      << Rows(url, "SELECT reason FROM observer_checkpoints_history");
+  ExpectEveryEventOnceById(receiver, 200);
+  RecordProperty("first_delivery_after_sigkill_ms", static_cast<int>(first_delivery_ms));
+  std::printf("first delivery by the standby %lld ms after the leader's SIGKILL\n",
+              static_cast<long long>(first_delivery_ms));
+  second->Signal(SIGTERM);
+  EXPECT_EQ(second->Wait(30s), std::optional<int>(0)) << second->output();
+}
+
+// The timing model's other half (docs/scaling.md): a leader frozen (SIGSTOP) for longer than its
+// lease keeps its connection, so the standby waits for the expiry (15 s), then leads; the old
+// leader, resumed, finds its lease taken and stops reading, and hands the advisory lock on, so
+// the new leader's own death is noticed at once again.
+TEST(DaemonTest, AFrozenLeaderIsReplacedAtExpiryAndStandsDownWhenItResumes) {
+  testing::ScratchDatabase database("daemonfrozen");
+  const std::string url = database.url().Reveal();
+  Migrate(url);
+  HttpReceiver receiver;
+  const std::string config = WriteConfig(DaemonConfig(url, "shared", {receiver.url()}));
+  auto first = StartDaemon(config, "first.log");
+  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
+      << first->output();
+  const std::string first_holder = LeaseHolder(url);
+  auto second = StartDaemon(config, "second.log");
+  InsertOrders(url, 1, 50);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 50; }, 60s)) << first->output();
+
+  first->Signal(SIGSTOP);
+  InsertOrders(url, 51, 50);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 100; }, 90s)) << second->output();
+  EXPECT_THAT(second->output(), HasSubstr("expired or was released"));
+  const std::string second_holder = LeaseHolder(url);
+  EXPECT_NE(second_holder, first_holder);
+
+  first->Signal(SIGCONT);
+  // Its renewal or its next commit's fence check finds the lease taken.
+  ASSERT_TRUE(testing::PollUntil([&] { return first->output().find("listener stops leading") != std::string::npos; },
+                                 60s))
+      << first->output();
+  InsertOrders(url, 101, 50);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 150; }, 60s)) << second->output();
+  // The new leader takes the lock the old one gave back at its next renewal (every 5 s)...
+  ASSERT_TRUE(testing::PollUntil(
+      [&] { return CountRows(url, "SELECT count(*) FROM observer_leases WHERE session_lock") == 1; }, 60s))
+      << Rows(url, "SELECT * FROM observer_leases");
+  // ...so when it dies, the old leader takes over without waiting for the expiry.
+  second->Signal(SIGKILL);
+  ASSERT_EQ(second->Wait(30s), std::optional<int>(128 + SIGKILL));
+  InsertOrders(url, 151, 50);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << first->output();
+  EXPECT_THAT(first->output(), HasSubstr("connection is gone (its advisory lock was free)"));
+  EXPECT_EQ(LeaseHolder(url), first_holder);
+  ExpectEveryEventOnceById(receiver, 200);
+  first->Signal(SIGTERM);
+  EXPECT_EQ(first->Wait(30s), std::optional<int>(0)) << first->output();
+}
+
 std::string DeadLetterColumn(const std::string& url, const std::string& column) {
   PgConnection conn = MustConnect(url);
   Result<PgResult> result = conn.Execute("SELECT " + column + " FROM observer_dead_letters");

@@ -279,6 +279,92 @@ TEST(PostgresLease, AnExpiredLeaseIsTakenOverByTheDatabaseClock) {
   EXPECT_EQ(Scalar(conn, "SELECT holder FROM observer_leases WHERE listener_id = 'l1'"), "b");
 }
 
+// Fast failover: a holder keeps the lease's advisory lock on its connection, and PostgreSQL frees
+// it when that connection ends; a standby then takes the lease long before it expires.
+std::optional<Lease> PollForLease(PostgresLeaseStore& store, std::string_view holder) {
+  std::optional<Lease> lease;
+  EXPECT_TRUE(PollUntil([&] {
+    Result<std::optional<Lease>> attempt = store.TryAcquire("l1", holder, kLongTtl);
+    if (!attempt) throw std::runtime_error(attempt.error().message);
+    lease = *attempt;
+    return lease.has_value();
+  }));
+  return lease;
+}
+
+std::string SessionLock(const MigratedDatabase& database) {
+  return database.Value("SELECT session_lock FROM observer_leases WHERE listener_id = 'l1'").value_or("");
+}
+
+TEST(PostgresLease, AHolderWhoseConnectionIsGoneIsTakenOverLongBeforeExpiry) {
+  MigratedDatabase database;
+  PostgresLeaseStore standby(database.url());
+  {
+    PostgresLeaseStore holder(database.url());
+    Result<std::optional<Lease>> a = holder.TryAcquire("l1", "a", kLongTtl);
+    ASSERT_TRUE(a && *a);
+    EXPECT_EQ((*a)->acquired_because, "no holder before");
+    EXPECT_EQ(SessionLock(database), "t");
+    Result<std::optional<Lease>> refused = standby.TryAcquire("l1", "b", kLongTtl);
+    ASSERT_TRUE(refused);
+    EXPECT_FALSE(*refused);  // the holder's connection is open: its lease stands
+  }  // the holder's connection closes, as when its process dies
+  // PollUntil's deadline (well under the 60 s ttl) means only the freed lock can let it in.
+  std::optional<Lease> b = PollForLease(standby, "b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->epoch, 2);
+  EXPECT_EQ(b->acquired_because, "a's connection is gone (its advisory lock was free)");
+  EXPECT_EQ(SessionLock(database), "t");
+}
+
+// SIGSTOP of a holder for longer than its ttl: its connection (and lock) stay, so the standby
+// waits for the expiry and leads without the lock; the woken holder finds its lease gone, gives
+// the lock back, and the new holder takes it at its next renewal, so its own death is again
+// noticed at once.
+TEST(PostgresLease, AFrozenHolderIsTakenOverAtExpiryAndHandsTheLockOnWhenItWakes) {
+  MigratedDatabase database;
+  PostgresLeaseStore frozen(database.url());
+  PostgresLeaseStore standby(database.url());
+  Result<std::optional<Lease>> a = frozen.TryAcquire("l1", "a", milliseconds(300));
+  ASSERT_TRUE(a && *a);
+  std::optional<Lease> b = PollForLease(standby, "b");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->acquired_because, "the lease of a expired or was released");
+  EXPECT_EQ(SessionLock(database), "f");
+
+  Result<std::optional<Lease>> woken = frozen.Renew(**a, kLongTtl);
+  ASSERT_TRUE(woken);
+  EXPECT_FALSE(*woken);  // taken over: it stops reading, and its lock is given back
+  Result<std::optional<Lease>> renewed = standby.Renew(*b, kLongTtl);
+  ASSERT_TRUE(renewed && *renewed);
+  EXPECT_EQ(SessionLock(database), "t");
+
+  Result<std::optional<Lease>> refused = frozen.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(*refused);
+}
+
+// A free lock proves nothing about a holder that never had it: a standby that takes it must not
+// depose a live holder, and must give it back so the holder can take it.
+TEST(PostgresLease, AStandbyWithTheLockCannotDeposeAHolderThatNeverHadIt) {
+  MigratedDatabase database;
+  PgConnection squatter = database.Connect();
+  ASSERT_TRUE(squatter.Execute("SELECT pg_advisory_lock(hashtextextended('fraiseql-observer lease l1', 0))"));
+  PostgresLeaseStore holder(database.url());
+  Result<std::optional<Lease>> a = holder.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(a && *a);  // leads, but without the lock
+  EXPECT_EQ(SessionLock(database), "f");
+  ASSERT_TRUE(squatter.Execute("SELECT pg_advisory_unlock(hashtextextended('fraiseql-observer lease l1', 0))"));
+
+  PostgresLeaseStore standby(database.url());
+  Result<std::optional<Lease>> refused = standby.TryAcquire("l1", "b", kLongTtl);
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE(*refused);
+  Result<std::optional<Lease>> renewed = holder.Renew(**a, kLongTtl);
+  ASSERT_TRUE(renewed && *renewed);
+  EXPECT_EQ(SessionLock(database), "t");  // the standby gave the lock back
+}
+
 TEST(PostgresLease, EpochsStartAboveTheStoredCheckpoint) {
   MigratedDatabase database;
   PostgresCheckpointStore store(database.url());
