@@ -2,7 +2,7 @@
 // (`run`) on a database of its own, delivering webhooks to bench/fast_http_receiver.
 //
 //   pipeline_bench drain   [--events 100000] [--sync on|off] [--actions webhook|none]
-//   pipeline_bench latency [--rate 500] [--seconds 20] [--sync on|off]
+//   pipeline_bench latency [--rate 500] [--seconds 20] [--writers 4] [--writer-sync on|off] [--sync on|off]
 //   pipeline_bench drain   --target URL [--arrivals FILE] [--events 100000] [--sync on|off]
 //   common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]
 //
@@ -18,8 +18,11 @@
 //   without, when the checkpoint is at the last row and no job is left (50 ms resolution). The
 //   daemon, maybe of another build, first runs its own `migrate`; the PostgreSQL CPU is that of
 //   the URL's cluster alone (its postmaster and children); dead letters fail the run.
-// latency: the daemon runs first; rows are inserted one per transaction at --rate for --seconds,
-//   and each delivery's arrival is matched (by webhook-id) with its row's commit: p50/p90/p99/max.
+// latency: the daemon runs first; rows are inserted one per transaction at --rate for --seconds
+//   by --writers connections (each commit waits for its flush: one connection alone tops out
+//   near 1 / commit time; --writer-sync off makes the writers' commits asynchronous, for a disk
+//   whose flushes cannot keep up with --rate: the daemon's own --sync is apart), and each delivery's arrival is matched (by webhook-id) with its
+//   row's commit: p50/p90/p99/max.
 //
 // The URL names the server (its database part is replaced); default $FRAISEQL_TEST_PG_URL
 // (scripts/services start). The database is dropped at exit. Commands: docs/development.md.
@@ -34,6 +37,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -76,6 +80,8 @@ struct Options {
   bool webhook = true;
   long rate = 500;
   long seconds = 20;
+  long writers = 4;
+  bool writers_synchronous = true;
   long per_target = 0;  // 0: the config default
   long batch_size = 1000;
   std::string target;    // an external receiver's URL; empty: bench/fast_http_receiver
@@ -87,7 +93,7 @@ struct Options {
                "pipeline_bench: %s\n"
                "usage: pipeline_bench drain [--events N] [--sync on|off] [--actions webhook|none]\n"
                "       pipeline_bench drain --target URL [--arrivals FILE] [--events N] [--sync on|off]\n"
-               "       pipeline_bench latency [--rate R] [--seconds S] [--sync on|off]\n"
+               "       pipeline_bench latency [--rate R] [--seconds S] [--writers N] [--writer-sync on|off] [--sync on|off]\n"
                "       common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]\n",
                problem.c_str());
   std::exit(2);
@@ -126,6 +132,8 @@ Options ParseOptions(int argc, char** argv) {
       options.rate = PositiveNumber("--rate", value);
     } else if (flag == "--seconds") {
       options.seconds = PositiveNumber("--seconds", value);
+    } else if (flag == "--writers") {
+      options.writers = PositiveNumber("--writers", value);
     } else if (flag == "--per-target") {
       options.per_target = PositiveNumber("--per-target", value);
     } else if (flag == "--batch-size") {
@@ -133,6 +141,9 @@ Options ParseOptions(int argc, char** argv) {
     } else if (flag == "--sync") {
       if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) Usage("--sync is on or off");
       options.synchronous = std::strcmp(value, "on") == 0;
+    } else if (flag == "--writer-sync") {
+      if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) Usage("--writer-sync is on or off");
+      options.writers_synchronous = std::strcmp(value, "on") == 0;
     } else if (flag == "--actions") {
       if (std::strcmp(value, "webhook") != 0 && std::strcmp(value, "none") != 0) Usage("--actions is webhook or none");
       options.webhook = std::strcmp(value, "webhook") == 0;
@@ -433,20 +444,44 @@ class Bench {
                    30s)) {
       throw std::runtime_error("the daemon did not take its lease:\n" + daemon.Output());
     }
-    std::unordered_map<std::string, int64_t> committed_at;  // delivery id -> commit time
-    committed_at.reserve(static_cast<size_t>(total));
+    // Writer w inserts rows w, w + writers, ... each at its time on one schedule (open loop: a
+    // writer that falls behind catches up without sleeping) and notes each row's commit time.
+    const long writers = std::min(options_.writers, total);
+    std::vector<PgConnection> connections;
+    for (long w = 0; w < writers; ++w) {
+      connections.push_back(MustConnect(url_));
+      if (!options_.writers_synchronous) Must(connections.back().Execute("SET synchronous_commit = off"), "SET");
+    }
+    std::vector<std::unordered_map<std::string, int64_t>> committed_by(static_cast<size_t>(writers));
     const std::string insert =
         "INSERT INTO core.tb_entity_change_log (object_type, modification_type, object_id, object_data) "
         "VALUES ('Order', 'INSERT', gen_random_uuid(), jsonb_build_object('n', $1::int, 'status', 'new')) "
         "RETURNING id::text";
     const auto start = steady_clock::now();
-    for (long n = 0; n < total; ++n) {
-      std::this_thread::sleep_until(start + std::chrono::microseconds(n * 1000000 / options_.rate));
-      const std::optional<std::string> params[] = {std::to_string(n)};
-      PgResult row = Must(conn.Execute(insert, params), "INSERT");
-      const int64_t now = RealtimeMicros();
-      committed_at.emplace(MakeDeliveryId(*row.Get(0, 0), "bench", 0), now);
+    std::vector<std::thread> threads;
+    std::atomic<bool> failed{false};
+    for (long w = 0; w < writers; ++w) {
+      threads.emplace_back([&, w] {
+        PgConnection& writer = connections[static_cast<size_t>(w)];
+        std::unordered_map<std::string, int64_t>& committed_at = committed_by[static_cast<size_t>(w)];
+        for (long n = w; n < total && !failed; n += writers) {
+          std::this_thread::sleep_until(start + std::chrono::microseconds(n * 1000000 / options_.rate));
+          const std::optional<std::string> params[] = {std::to_string(n)};
+          Result<PgResult> row = writer.Execute(insert, params);
+          if (!row) {
+            std::fprintf(stderr, "pipeline_bench: INSERT: %s\n", row.error().message.c_str());
+            failed = true;
+            return;
+          }
+          committed_at.emplace(MakeDeliveryId(*row->Get(0, 0), "bench", 0), RealtimeMicros());
+        }
+      });
     }
+    for (std::thread& thread : threads) thread.join();
+    if (failed) throw std::runtime_error("an insert failed");
+    std::unordered_map<std::string, int64_t> committed_at;  // delivery id -> commit time
+    committed_at.reserve(static_cast<size_t>(total));
+    for (auto& of_writer : committed_by) committed_at.merge(of_writer);
     const double achieved = static_cast<double>(total) / std::chrono::duration<double>(steady_clock::now() - start).count();
     if (!PollUntil([&] { return receiver.Exited(); }, 120s)) {
       throw std::runtime_error("not every delivery arrived:\n" + daemon.Output());
@@ -471,9 +506,10 @@ class Bench {
     auto percentile = [&](double p) {
       return latencies_ms[std::min(latencies_ms.size() - 1, static_cast<size_t>(p * static_cast<double>(latencies_ms.size())))];
     };
-    std::printf("latency: %zu deliveries at %.0f events/s (synchronous_commit %s), commit to webhook arrival: "
-                "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-                latencies_ms.size(), achieved, options_.synchronous ? "on" : "off", percentile(0.50),
+    std::printf("latency: %zu deliveries at %.0f events/s (%ld writers, their commits %s; daemon synchronous_commit "
+                "%s), commit to webhook arrival: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+                latencies_ms.size(), achieved, writers, options_.writers_synchronous ? "flushed" : "asynchronous",
+                options_.synchronous ? "on" : "off", percentile(0.50),
                 percentile(0.90), percentile(0.99), latencies_ms.back());
     return 0;
   }
