@@ -5,6 +5,7 @@
 //   pipeline_bench latency [--rate 500] [--seconds 20] [--writers 4] [--writer-sync on|off] [--sync on|off]
 //   pipeline_bench drain   --target URL [--arrivals FILE] [--events 100000] [--sync on|off]
 //   common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]
+//           [--performance 'key = value' ...] (lines added to the daemon's [performance] section)
 //
 // drain: inserts --events change-log rows first, then starts the daemon and times from its start
 //   to the last webhook's arrival (--actions none: to the checkpoint reaching the last row, with
@@ -86,6 +87,7 @@ struct Options {
   long batch_size = 1000;
   std::string target;    // an external receiver's URL; empty: bench/fast_http_receiver
   std::string arrivals;  // with target: the receiver's access log, one line per request
+  std::vector<std::string> performance;  // more [performance] lines for the daemon's config
 };
 
 [[noreturn]] void Usage(const std::string& problem) {
@@ -94,7 +96,8 @@ struct Options {
                "usage: pipeline_bench drain [--events N] [--sync on|off] [--actions webhook|none]\n"
                "       pipeline_bench drain --target URL [--arrivals FILE] [--events N] [--sync on|off]\n"
                "       pipeline_bench latency [--rate R] [--seconds S] [--writers N] [--writer-sync on|off] [--sync on|off]\n"
-               "       common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]\n",
+               "       common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]\n"
+               "               [--performance 'key = value' ...]\n",
                problem.c_str());
   std::exit(2);
 }
@@ -132,6 +135,8 @@ Options ParseOptions(int argc, char** argv) {
       options.rate = PositiveNumber("--rate", value);
     } else if (flag == "--seconds") {
       options.seconds = PositiveNumber("--seconds", value);
+    } else if (flag == "--performance") {
+      options.performance.push_back(value);
     } else if (flag == "--writers") {
       options.writers = PositiveNumber("--writers", value);
     } else if (flag == "--per-target") {
@@ -581,9 +586,10 @@ class Bench {
                          std::to_string(options_.batch_size) + "\nsynchronous_commit = " +
                          (options_.synchronous ? "true" : "false") + "\n\n[metrics]\nlisten = \"127.0.0.1:" +
                          std::to_string(FreePort()) + "\"\n\n";
-    if (options_.per_target > 0) {
-      config += "[performance]\nmax_in_flight_per_target = " + std::to_string(options_.per_target) + "\n\n";
-    }
+    config += "[performance]\n";
+    if (options_.per_target > 0) config += "max_in_flight_per_target = " + std::to_string(options_.per_target) + "\n";
+    for (const std::string& line : options_.performance) config += line + "\n";
+    config += "\n";
     config += "[security]\nallow_private_targets = [\"127.0.0.0/8\"]\n\n[[observers]]\nname = \"bench\"\n";
     config += std::string("entity = \"") + (options_.webhook ? "Order" : "NoSuchEntity") + "\"\nevent_type = \"INSERT\"\n";
     // --actions none: the observer matches nothing, so its webhook is never called.
