@@ -379,6 +379,38 @@ TEST(DaemonTest, GracefulShutdownWithDeliveriesInFlight) {
   EXPECT_EQ(next->Wait(30s), std::optional<int>(0));
 }
 
+// The holder of listener id "shared"'s lease ("" when there is none).
+std::string LeaseHolder(const std::string& url) {
+  PgConnection conn = MustConnect(url);
+  Result<PgResult> result = conn.Execute("SELECT holder FROM observer_leases WHERE listener_id = 'shared'");
+  EXPECT_TRUE(result.has_value()) << result.error().message;
+  return result && result->rows() > 0 ? std::string(result->Get(0, 0).value_or("")) : "";
+}
+
+// Two daemons on listener id "shared": the leader holds the lease and has delivered Orders 1 to
+// `count`; the standby has found the lease taken and waits.
+struct LeaderAndStandby {
+  std::unique_ptr<ChildProcess> leader;
+  std::unique_ptr<ChildProcess> standby;
+  std::string leader_holder;
+};
+
+void StartLeaderAndStandby(const std::string& url, const std::string& config, const HttpReceiver& receiver, int count,
+                           LeaderAndStandby& pair) {
+  pair.leader = StartDaemon(config, "first.log");
+  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
+      << pair.leader->output();
+  pair.leader_holder = LeaseHolder(url);
+  pair.standby = StartDaemon(config, "second.log");
+  InsertOrders(url, 1, count);
+  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == static_cast<size_t>(count); }, 60s))
+      << pair.leader->output();
+  ASSERT_TRUE(testing::PollUntil(
+      [&] { return pair.standby->output().find("another process holds the lease") != std::string::npos; }, 30s))
+      << pair.standby->output();
+  EXPECT_EQ(LeaseHolder(url), pair.leader_holder);
+}
+
 // Guarantee 4 at process level: one reader per listener id; the standby takes over.
 TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   testing::ScratchDatabase database("daemonfailover");
@@ -386,17 +418,11 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   Migrate(url);
   HttpReceiver receiver;
   const std::string config = WriteConfig(DaemonConfig(url, "shared", {receiver.url()}));
-  auto first = StartDaemon(config, "first.log");
-  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
-      << first->output();
-  const std::string first_holder = [&] {
-    PgConnection conn = MustConnect(url);
-    return std::string(conn.Execute("SELECT holder FROM observer_leases")->Get(0, 0).value_or(""));
-  }();
-  auto second = StartDaemon(config, "second.log");
-  InsertOrders(url, 1, 100);
-  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 100; }, 60s));
-  EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_leases WHERE holder = '" + first_holder + "'"), 1);
+  LeaderAndStandby pair;
+  ASSERT_NO_FATAL_FAILURE(StartLeaderAndStandby(url, config, receiver, 100, pair));
+  ChildProcess* const first = pair.leader.get();
+  ChildProcess* const second = pair.standby.get();
+  const std::string& first_holder = pair.leader_holder;
 
   first->Signal(SIGTERM);
   ASSERT_EQ(first->Wait(30s), std::optional<int>(0)) << first->output();
@@ -406,10 +432,6 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   EXPECT_EQ(SeenBy(receiver).requests, 200u) << Repeats(receiver) << first->output() << second->output();  // no event was read by both
   second->Signal(SIGTERM);
   EXPECT_EQ(second->Wait(30s), std::optional<int>(0)) << second->output();
-}
-
-std::string LeaseHolder(const std::string& url) {
-  return Rows(url, "SELECT holder FROM observer_leases WHERE listener_id = 'shared'");
 }
 
 // Each webhook-id the receiver saw names one event (a repeat is the same delivery), and every
@@ -435,16 +457,10 @@ TEST(DaemonTest, AStandbyLeadsAsSoonAsTheLeadersConnectionIsGone) {
   Migrate(url);
   HttpReceiver receiver;
   const std::string config = WriteConfig(DaemonConfig(url, "shared", {receiver.url()}));
-  auto first = StartDaemon(config, "first.log");
-  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
-      << first->output();
-  const std::string first_holder = LeaseHolder(url);
-  auto second = StartDaemon(config, "second.log");
-  InsertOrders(url, 1, 100);
-  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 100; }, 60s)) << first->output();
-  ASSERT_TRUE(testing::PollUntil([&] { return second->output().find("another process holds the lease") != std::string::npos; },
-                                 30s))
-      << second->output();
+  LeaderAndStandby pair;
+  ASSERT_NO_FATAL_FAILURE(StartLeaderAndStandby(url, config, receiver, 100, pair));
+  ChildProcess* const first = pair.leader.get();
+  ChildProcess* const second = pair.standby.get();
 
   first->Signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
@@ -456,7 +472,7 @@ TEST(DaemonTest, AStandbyLeadsAsSoonAsTheLeadersConnectionIsGone) {
   ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 200; }, 60s)) << second->output();
   // How it got the lease: the mechanism, not a time (the lease alone would have taken 15 s).
   EXPECT_THAT(second->output(), HasSubstr("connection is gone (its advisory lock was free)"));
-  EXPECT_NE(LeaseHolder(url), first_holder);
+  EXPECT_NE(LeaseHolder(url), pair.leader_holder);
   EXPECT_EQ(CountRows(url, "SELECT count(*) FROM observer_checkpoints_history WHERE reason LIKE 'failover: epoch 1 -> 2%'"),
             1)
       << Rows(url, "SELECT reason FROM observer_checkpoints_history");
@@ -478,13 +494,11 @@ TEST(DaemonTest, AFrozenLeaderIsReplacedAtExpiryAndStandsDownWhenItResumes) {
   Migrate(url);
   HttpReceiver receiver;
   const std::string config = WriteConfig(DaemonConfig(url, "shared", {receiver.url()}));
-  auto first = StartDaemon(config, "first.log");
-  ASSERT_TRUE(testing::PollUntil([&] { return CountRows(url, "SELECT count(*) FROM observer_leases") == 1; }, 30s))
-      << first->output();
-  const std::string first_holder = LeaseHolder(url);
-  auto second = StartDaemon(config, "second.log");
-  InsertOrders(url, 1, 50);
-  ASSERT_TRUE(testing::PollUntil([&] { return SeenBy(receiver).ids.size() == 50; }, 60s)) << first->output();
+  LeaderAndStandby pair;
+  ASSERT_NO_FATAL_FAILURE(StartLeaderAndStandby(url, config, receiver, 50, pair));
+  ChildProcess* const first = pair.leader.get();
+  ChildProcess* const second = pair.standby.get();
+  const std::string& first_holder = pair.leader_holder;
 
   first->Signal(SIGSTOP);
   InsertOrders(url, 51, 50);
