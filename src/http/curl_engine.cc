@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
@@ -407,6 +408,7 @@ struct CurlEngine::Impl {
   void Run(const std::stop_token& stop) {
     std::array<epoll_event, kMaxEvents> events{};
     while (!stop.stop_requested()) {
+      passes.fetch_add(1, std::memory_order_relaxed);
       // Also what callbacks of the previous pass sent (they do not wake the loop, see Submit).
       queued_by_engine = false;
       for (std::unique_ptr<Transfer>& transfer : TakeSubmitted()) Start(std::move(transfer));
@@ -428,15 +430,36 @@ struct CurlEngine::Impl {
         if ((event.events & (EPOLLERR | EPOLLHUP)) != 0) flags |= CURL_CSELECT_ERR;
         CheckMulti("curl_multi_socket_action", curl_multi_socket_action(multi.get(), event.data.fd, flags, &running));
       }
-      // The deadline is not cleared here: curl moves it through TimerCallback when it changes,
-      // and only then.
       if (timer_deadline && steady_clock::now() >= *timer_deadline) {
+        const steady_clock::time_point fired = *timer_deadline;
         CheckMulti("curl_multi_socket_action",
                    curl_multi_socket_action(multi.get(), CURL_SOCKET_TIMEOUT, 0, &running));
+        // curl calls TimerCallback only when its earliest timer changes. Its clock
+        // (CLOCK_MONOTONIC_RAW) and steady_clock (CLOCK_MONOTONIC) run at slightly different
+        // rates, so the timer may not be due yet in curl's eyes: then nothing changed, no
+        // callback came, and the past deadline would make every pass a zero-timeout poll (a
+        // core spun at any load). Ask curl how long is really left.
+        if (timer_deadline == fired) RefreshTimer();
       }
       ReapFinished();
     }
     Shutdown();
+  }
+
+  // The deadline from curl's own count of what is left of its earliest timer.
+  void RefreshTimer() {
+    long timeout_ms = -1;
+    CheckMulti("curl_multi_timeout", curl_multi_timeout(multi.get(), &timeout_ms));
+    SetTimer(timeout_ms);
+  }
+
+  // What TimerCallback and RefreshTimer were told: -1 none, else due in `timeout_ms`.
+  void SetTimer(long timeout_ms) {
+    if (timeout_ms < 0) {
+      timer_deadline.reset();
+    } else {
+      timer_deadline = steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    }
   }
 
   // Until curl's next timer, rounded up so the loop does not wake a moment early and spin.
@@ -452,12 +475,7 @@ struct CurlEngine::Impl {
   }
 
   static int TimerCallback(CURLM* /*multi*/, long timeout_ms, void* user) {
-    auto* impl = static_cast<Impl*>(user);
-    if (timeout_ms < 0) {
-      impl->timer_deadline.reset();
-    } else {
-      impl->timer_deadline = steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    }
+    static_cast<Impl*>(user)->SetTimer(timeout_ms);
     return 0;
   }
 
@@ -646,9 +664,11 @@ struct CurlEngine::Impl {
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> in_flight;
   std::vector<EasyHandle> idle;
   bool shutting_down = false;
-  // When curl wants CURL_SOCKET_TIMEOUT; set only through TimerCallback. curl's timers run on
-  // real time, so this is the steady clock, not the injected one.
+  // When curl wants CURL_SOCKET_TIMEOUT; set through TimerCallback and RefreshTimer. curl's
+  // timers run on real time, so this is the steady clock, not the injected one.
   std::optional<steady_clock::time_point> timer_deadline;
+  // Passes of the loop: what a wait costs (CurlEngine::loop_passes).
+  std::atomic<uint64_t> passes{0};
 
   std::jthread thread;  // last: it uses everything above
 };
@@ -715,6 +735,8 @@ CurlEngine::~CurlEngine() {
     impl_->Fail(std::move(transfer), TransportFailure::kNetwork, std::string(kShutDownMessage));
   }
 }
+
+uint64_t CurlEngine::loop_passes() const { return impl_->passes.load(std::memory_order_relaxed); }
 
 void CurlEngine::Send(HttpRequest request, Callback on_done) {
   auto transfer = std::make_unique<Transfer>();

@@ -58,6 +58,10 @@ class CurlEngine final : public HttpClient {
   // callback takes.
   void Send(HttpRequest request, Callback on_done) override;
 
+  // How many times the engine's loop has run: it wakes when a socket is ready, a timer of curl's
+  // is due, or a request is queued, and otherwise sleeps. For tests and diagnostics.
+  uint64_t loop_passes() const;
+
  private:
   struct Impl;
   explicit CurlEngine(std::unique_ptr<Impl> impl);

@@ -441,6 +441,24 @@ TEST(CurlEngine, SlowAnswerIsATimeout) {
   EXPECT_EQ(receiver.request_count(), 1u);
 }
 
+// Between requests the engine sleeps until a socket is ready, one of curl's timers is due or a
+// request is queued. curl keeps its timers on CLOCK_MONOTONIC_RAW, the engine on steady_clock
+// (CLOCK_MONOTONIC): when the two disagreed on a timer being due, the engine polled with a zero
+// timeout until curl agreed. Requests a few milliseconds apart on a kept-alive connection (a
+// steady trickle of deliveries) made it spin: 595,554 passes for these 300 requests, 627 since.
+TEST(CurlEngine, ATrickleOfRequestsDoesNotMakeTheEngineSpin) {
+  HttpReceiver receiver;
+  auto engine = MakeEngine();
+  const uint64_t before = engine->loop_passes();
+  constexpr int kRequests = 300;
+  for (int i = 0; i < kRequests; ++i) {
+    const HttpResult result = SendAndWait(*engine, Get(receiver.url("/trickle/" + std::to_string(i))));
+    ASSERT_TRUE(result.ok()) << i << ": " << Describe(result);
+    std::this_thread::sleep_for(milliseconds(2));  // the trickle's pace, not a wait for anything
+  }
+  EXPECT_LT(engine->loop_passes() - before, 20u * kRequests);
+}
+
 TEST(CurlEngine, SlowBodyIsATimeoutToo) {
   // The total timeout covers the whole exchange, not just the wait for the first byte.
   HttpReceiver receiver;
