@@ -3,6 +3,7 @@
 //
 //   pipeline_bench drain   [--events 100000] [--sync on|off] [--actions webhook|none]
 //   pipeline_bench latency [--rate 500] [--seconds 20] [--writers 4] [--writer-sync on|off] [--sync on|off]
+//                          [--per-second on|off]
 //   pipeline_bench drain   --target URL [--arrivals FILE] [--events 100000] [--sync on|off]
 //   common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]
 //           [--performance 'key = value' ...] (lines added to the daemon's [performance] section)
@@ -47,6 +48,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -83,6 +86,7 @@ struct Options {
   long seconds = 20;
   long writers = 4;
   bool writers_synchronous = true;
+  bool per_second = false;  // latency: also the worst latency of each second's commits
   long per_target = 0;  // 0: the config default
   long batch_size = 1000;
   std::string target;    // an external receiver's URL; empty: bench/fast_http_receiver
@@ -96,6 +100,7 @@ struct Options {
                "usage: pipeline_bench drain [--events N] [--sync on|off] [--actions webhook|none]\n"
                "       pipeline_bench drain --target URL [--arrivals FILE] [--events N] [--sync on|off]\n"
                "       pipeline_bench latency [--rate R] [--seconds S] [--writers N] [--writer-sync on|off] [--sync on|off]\n"
+               "                              [--per-second on|off]\n"
                "       common: [--url URL] [--observer BIN] [--receiver BIN] [--per-target N] [--batch-size N]\n"
                "               [--performance 'key = value' ...]\n",
                problem.c_str());
@@ -146,6 +151,9 @@ Options ParseOptions(int argc, char** argv) {
     } else if (flag == "--sync") {
       if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) Usage("--sync is on or off");
       options.synchronous = std::strcmp(value, "on") == 0;
+    } else if (flag == "--per-second") {
+      if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) Usage("--per-second is on or off");
+      options.per_second = std::strcmp(value, "on") == 0;
     } else if (flag == "--writer-sync") {
       if (std::strcmp(value, "on") != 0 && std::strcmp(value, "off") != 0) Usage("--writer-sync is on or off");
       options.writers_synchronous = std::strcmp(value, "on") == 0;
@@ -495,6 +503,9 @@ class Bench {
     daemon.Wait();
 
     std::vector<double> latencies_ms;
+    std::map<int64_t, double> worst_by_second;  // second of the commit (from the first) -> worst ms
+    int64_t first_commit = std::numeric_limits<int64_t>::max();
+    for (const auto& [id, at] : committed_at) first_commit = std::min(first_commit, at);
     const std::string arrivals = Slurp(dir_ + "/arrivals.txt");
     for (size_t line = 0; line < arrivals.size();) {
       const size_t end = std::min(arrivals.find('\n', line), arrivals.size());
@@ -502,7 +513,12 @@ class Bench {
       if (space < end) {
         const int64_t arrival = std::atoll(arrivals.c_str() + line);
         auto found = committed_at.find(arrivals.substr(space + 1, end - space - 1));
-        if (found != committed_at.end()) latencies_ms.push_back(static_cast<double>(arrival - found->second) / 1000.0);
+        if (found != committed_at.end()) {
+          const double ms = static_cast<double>(arrival - found->second) / 1000.0;
+          latencies_ms.push_back(ms);
+          double& worst = worst_by_second[(found->second - first_commit) / 1000000];
+          worst = std::max(worst, ms);
+        }
       }
       line = end + 1;
     }
@@ -516,6 +532,9 @@ class Bench {
                 latencies_ms.size(), achieved, writers, options_.writers_synchronous ? "flushed" : "asynchronous",
                 options_.synchronous ? "on" : "off", percentile(0.50),
                 percentile(0.90), percentile(0.99), latencies_ms.back());
+    if (options_.per_second) {
+      for (const auto& [second, worst] : worst_by_second) std::printf("  second %3lld: worst %.2f ms\n", static_cast<long long>(second), worst);
+    }
     return 0;
   }
 
