@@ -133,7 +133,7 @@ Result<std::optional<Lease>> PostgresLeaseStore::TryAcquire(std::string_view lis
     if (*lease) {
       (*lease)->acquired_because = TakeoverReason(*result, holder);
     } else {
-      FRAISEQL_RETURN_IF_ERROR(Unlock(conn, listener_id));  // the holder's, until it is gone
+      FRAISEQL_RETURN_IF_ERROR(Unlock(conn, listener_id, holder));  // the holder's, until it is gone
     }
     return lease;
   });
@@ -156,9 +156,9 @@ Result<bool> PostgresLeaseStore::LockFor(PgConnection& conn, std::string_view li
   return taken;
 }
 
-Result<void> PostgresLeaseStore::Unlock(PgConnection& conn, std::string_view listener_id) {
+Result<void> PostgresLeaseStore::Unlock(PgConnection& conn, std::string_view listener_id, std::string_view holder) {
   auto held = locks_.find(std::string(listener_id));
-  if (held == locks_.end()) return Ok();
+  if (held == locks_.end() || held->second.holder != holder) return Ok();
   const bool same_connection = held->second.generation == session_.generation();
   locks_.erase(held);
   if (!same_connection) return Ok();
@@ -182,7 +182,7 @@ Result<std::optional<Lease>> PostgresLeaseStore::Renew(const Lease& lease, std::
     Result<PgResult> result = conn.Execute(kRenewSql, params);
     if (!result) return std::move(result).error();
     Result<std::optional<Lease>> renewed = LeaseFrom(*result, lease.listener_id, lease.holder);
-    if (renewed && !*renewed) FRAISEQL_RETURN_IF_ERROR(Unlock(conn, lease.listener_id));  // taken over
+    if (renewed && !*renewed) FRAISEQL_RETURN_IF_ERROR(Unlock(conn, lease.listener_id, lease.holder));  // taken over
     return renewed;
   });
 }
@@ -194,7 +194,7 @@ Result<bool> PostgresLeaseStore::Release(const Lease& lease) {
     mu_.AssertHeld();  // Run calls this lambda before it returns
     Result<PgResult> result = conn.Execute(kReleaseSql, params);
     if (!result) return std::move(result).error();
-    FRAISEQL_RETURN_IF_ERROR(Unlock(conn, lease.listener_id));
+    FRAISEQL_RETURN_IF_ERROR(Unlock(conn, lease.listener_id, lease.holder));
     return result->rows() > 0;
   });
 }

@@ -54,8 +54,9 @@ class PostgresLeaseStore final : public LeaseStore {
   // Whether `holder` holds the lock of `listener_id` now, taking it when it is free.
   Result<bool> LockFor(PgConnection& conn, std::string_view listener_id, std::string_view holder)
       EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Gives the lock of `listener_id` back, if this store holds it.
-  Result<void> Unlock(PgConnection& conn, std::string_view listener_id) EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Gives the lock of `listener_id` back, if this store holds it for `holder`.
+  Result<void> Unlock(PgConnection& conn, std::string_view listener_id, std::string_view holder)
+      EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Mutex mu_;
   PgSession session_ GUARDED_BY(mu_);

@@ -365,6 +365,25 @@ TEST(PostgresLease, AStandbyWithTheLockCannotDeposeAHolderThatNeverHadIt) {
   EXPECT_EQ(SessionLock(database), "t");  // the standby gave the lock back
 }
 
+// One store, two holders (as in tests): the one that fails to take the lease must not give the
+// other's lock back.
+TEST(PostgresLease, ARefusedHolderLeavesAnotherHoldersLockOnTheSameConnection) {
+  MigratedDatabase database;
+  PostgresLeaseStore store(database.url());
+  Result<std::optional<Lease>> a = store.TryAcquire("l1", "a", kLongTtl);
+  ASSERT_TRUE(a && *a);
+  Result<std::optional<Lease>> b = store.TryAcquire("l1", "b", kLongTtl);
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(*b);
+  EXPECT_EQ(database.Count("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+                           "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+            1);
+  PostgresLeaseStore standby(database.url());
+  Result<std::optional<Lease>> c = standby.TryAcquire("l1", "c", kLongTtl);
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(*c);  // a's lock still stands for it
+}
+
 TEST(PostgresLease, EpochsStartAboveTheStoredCheckpoint) {
   MigratedDatabase database;
   PostgresCheckpointStore store(database.url());
