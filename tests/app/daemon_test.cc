@@ -285,6 +285,20 @@ TEST(DaemonTest, RefusesToStartOnAnUnmigratedDatabase) {
   EXPECT_THAT(daemon->output(), HasSubstr("run 'fraiseql-observer migrate' first"));
 }
 
+// Each webhook-id the receiver saw names one event (a repeat is the same delivery), and every
+// event numbered 1..count arrived.
+void ExpectEveryEventOnceById(const HttpReceiver& receiver, int count) {
+  std::map<std::string, int> event_of;
+  for (const testing::ReceivedRequest& request : receiver.requests()) {
+    const int n = nlohmann::json::parse(request.body)["data"]["n"].get<int>();
+    auto [entry, inserted] = event_of.emplace(*request.Header("webhook-id"), n);
+    if (!inserted) {
+      EXPECT_EQ(entry->second, n);
+    }
+  }
+  EXPECT_EQ(event_of.size(), static_cast<size_t>(count));
+}
+
 // Guarantees 1 and 2: SIGKILL at three random moments loses nothing; repeats keep their key.
 TEST(DaemonTest, SurvivesSigkillAtThreeRandomMoments) {
   constexpr int kEvents = 20000;
@@ -313,15 +327,7 @@ TEST(DaemonTest, SurvivesSigkillAtThreeRandomMoments) {
   EXPECT_EQ(last->Wait(30s), std::optional<int>(0)) << last->output();
 
   // A repeat is always the same delivery: its webhook-id names the same event every time.
-  std::map<std::string, int> event_of;
-  for (const testing::ReceivedRequest& request : receiver.requests()) {
-    const int n = nlohmann::json::parse(request.body)["data"]["n"].get<int>();
-    auto [entry, inserted] = event_of.emplace(*request.Header("webhook-id"), n);
-    if (!inserted) {
-      EXPECT_EQ(entry->second, n);
-    }
-  }
-  EXPECT_EQ(event_of.size(), static_cast<size_t>(kEvents));
+  ExpectEveryEventOnceById(receiver, kEvents);
   // Repeats are bounded by what can be in flight at a kill: the attempts running
   // (max_in_flight 256) plus completions not yet written (one flush batch, 1000).
   const size_t repeats = SeenBy(receiver).requests - kEvents;
@@ -432,20 +438,6 @@ TEST(DaemonTest, SecondDaemonWithTheSameListenerIdTakesOverWhenTheFirstStops) {
   EXPECT_EQ(SeenBy(receiver).requests, 200u) << Repeats(receiver) << first->output() << second->output();  // no event was read by both
   second->Signal(SIGTERM);
   EXPECT_EQ(second->Wait(30s), std::optional<int>(0)) << second->output();
-}
-
-// Each webhook-id the receiver saw names one event (a repeat is the same delivery), and every
-// event numbered 1..count arrived.
-void ExpectEveryEventOnceById(const HttpReceiver& receiver, int count) {
-  std::map<std::string, int> event_of;
-  for (const testing::ReceivedRequest& request : receiver.requests()) {
-    const int n = nlohmann::json::parse(request.body)["data"]["n"].get<int>();
-    auto [entry, inserted] = event_of.emplace(*request.Header("webhook-id"), n);
-    if (!inserted) {
-      EXPECT_EQ(entry->second, n);
-    }
-  }
-  EXPECT_EQ(event_of.size(), static_cast<size_t>(count));
 }
 
 // Fast failover: the leader's advisory lock dies with its connection, so the standby leads
