@@ -59,7 +59,9 @@ class Listener::Loop {
         backlog_(metrics::BacklogSize().Get()),
         lag_(metrics::ListenerLagSeconds().Get()),
         batch_rows_(metrics::ListenerBatchSize().Get()),
-        fetch_seconds_(metrics::ListenerFetchSeconds().Get()) {}
+        fetch_seconds_(metrics::ListenerFetchSeconds().Get()),
+        leading_(metrics::ListenerLeading().Get()),
+        lease_acquisitions_(metrics::ListenerLeaseAcquisitionsTotal().Get()) {}
 
   void Run() {
     while (!stop_.stop_requested()) {
@@ -204,6 +206,8 @@ class Listener::Loop {
                                  {"holder", options_.holder},
                                  {"epoch", std::to_string(lease_->epoch)},
                                  {"because", lease_->acquired_because.empty() ? "its own lease" : lease_->acquired_because}});
+    leading_.Set(1);
+    lease_acquisitions_.Increment();
     const int64_t epoch = lease_->epoch;
     owner_.UpdateStatus([epoch](Status& status) {
       status.leading = true;
@@ -245,6 +249,7 @@ class Listener::Loop {
     log::Info("listener stops leading", {{"listener_id", options_.listener_id}, {"reason", std::string(why)}});
     lease_.reset();
     need_reload_ = true;
+    leading_.Set(0);
     owner_.UpdateStatus([](Status& status) {
       status.leading = false;
       status.lease_epoch = 0;
@@ -611,6 +616,8 @@ class Listener::Loop {
   metrics::Gauge& lag_;
   metrics::Histogram& batch_rows_;
   metrics::Histogram& fetch_seconds_;
+  metrics::Gauge& leading_;
+  metrics::Counter& lease_acquisitions_;
 };
 
 Result<std::unique_ptr<Listener>> Listener::Create(ListenerOptions options, const ObserverIndex& index,
@@ -635,6 +642,8 @@ Result<std::unique_ptr<Listener>> Listener::Create(ListenerOptions options, cons
   metrics::ListenerLagSeconds();
   metrics::ListenerBatchSize();
   metrics::ListenerFetchSeconds();
+  metrics::ListenerLeading();
+  metrics::ListenerLeaseAcquisitionsTotal();
   return std::unique_ptr<Listener>(new Listener(std::move(options), index, change_log, leases, hand_off, clock));
 }
 

@@ -36,6 +36,8 @@ void DeclareAllFamilies() {
   ListenerBatchSize();
   ListenerFetchSeconds();
   ListenerBatchesSplitTotal();
+  ListenerLeading();
+  ListenerLeaseAcquisitionsTotal();
 }
 
 CounterFamily& EventsProcessedTotal() {
@@ -198,6 +200,20 @@ CounterFamily& ListenerBatchesSplitTotal() {
   static CounterFamily& family = DefaultRegistry().AddCounter(
       "fraiseql_observer_listener_batches_split_total",
       "Change-log batches the database refused, read again in smaller batches to isolate the rows at fault.");
+  return family;
+}
+
+GaugeFamily& ListenerLeading() {
+  static GaugeFamily& family = DefaultRegistry().AddGauge(
+      "fraiseql_observer_listener_leading",
+      "1 while this process holds its listener id's lease and reads the change log, 0 while it waits as a standby.");
+  return family;
+}
+
+CounterFamily& ListenerLeaseAcquisitionsTotal() {
+  static CounterFamily& family = DefaultRegistry().AddCounter(
+      "fraiseql_observer_listener_lease_acquisitions_total",
+      "Times this process took its listener id's lease (the log line 'listener leads' says why).");
   return family;
 }
 

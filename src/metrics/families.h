@@ -71,5 +71,7 @@ GaugeFamily& ListenerLagSeconds();        // now() - created_at of the oldest co
 HistogramFamily& ListenerBatchSize();     // rows per committed batch, kListenerBatchSizeBuckets
 HistogramFamily& ListenerFetchSeconds();  // one change-log read, kListenerFetchBuckets
 CounterFamily& ListenerBatchesSplitTotal();  // batches the database refused, read again smaller
+GaugeFamily& ListenerLeading();                // 1 while this process holds the lease, else 0
+CounterFamily& ListenerLeaseAcquisitionsTotal();  // times this process took the lease
 
 }  // namespace fraiseql::metrics

@@ -186,6 +186,13 @@ std::optional<double> Sample(const std::string& metrics, const std::string& seri
   return std::nullopt;
 }
 
+// The value of `series` on the daemon's /metrics (nullopt before it serves them).
+std::optional<double> MetricOf(const ChildProcess& daemon, const std::string& series) {
+  const std::string address = MetricsAddress(daemon);
+  if (address.empty()) return std::nullopt;
+  return Sample(testing::HttpGet("http://" + address + "/metrics").body, series);
+}
+
 // The webhook-ids the receiver saw more than once, with each arrival's n and attempt header.
 std::string Repeats(const HttpReceiver& receiver) {
   std::map<std::string, std::vector<std::string>> seen;
@@ -454,6 +461,11 @@ TEST(DaemonTest, AStandbyLeadsAsSoonAsTheLeadersConnectionIsGone) {
   ChildProcess* const first = pair.leader.get();
   ChildProcess* const second = pair.standby.get();
 
+  // Who leads, as an operator sees it.
+  ASSERT_TRUE(testing::PollUntil([&] { return MetricOf(*first, "fraiseql_observer_listener_leading") == 1.0; }, 30s));
+  ASSERT_TRUE(testing::PollUntil([&] { return MetricOf(*second, "fraiseql_observer_listener_leading") == 0.0; }, 30s));
+  EXPECT_EQ(MetricOf(*second, "fraiseql_observer_listener_lease_acquisitions_total"), 0.0);
+
   first->Signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
   ASSERT_EQ(first->Wait(30s), std::optional<int>(128 + SIGKILL));
@@ -469,6 +481,8 @@ TEST(DaemonTest, AStandbyLeadsAsSoonAsTheLeadersConnectionIsGone) {
             1)
       << Rows(url, "SELECT reason FROM observer_checkpoints_history");
   ExpectEveryEventOnceById(receiver, 200);
+  EXPECT_EQ(MetricOf(*second, "fraiseql_observer_listener_leading"), 1.0);
+  EXPECT_EQ(MetricOf(*second, "fraiseql_observer_listener_lease_acquisitions_total"), 1.0);
   RecordProperty("first_delivery_after_sigkill_ms", static_cast<int>(first_delivery_ms));
   std::printf("first delivery by the standby %lld ms after the leader's SIGKILL\n",
               static_cast<long long>(first_delivery_ms));
